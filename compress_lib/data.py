@@ -1,0 +1,101 @@
+"""Offline, checksum-verified MNIST.
+
+Introduced in notebooks/01_losses.ipynb.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+MNIST_PATH = DATA_DIR / "mnist.npz"
+_VERIFIED: set[Path] = set()
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+class ChecksumError(RuntimeError):
+    """The bundled data file is corrupted or is not the file the workbook expects."""
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Return the hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _restore_hint(path: Path) -> str:
+    """How to get a good copy of the bundled file back."""
+    return (f"Restore it with `git checkout -- data/mnist.npz` (or copy the original file to "
+            f"{path}); see data/README.md for its checksum and provenance.")
+
+
+def verify(path: Path, expected: str = MNIST_SHA256) -> None:
+    """Check a file's sha256 once per process; raise ChecksumError on mismatch."""
+    if path in _VERIFIED:
+        return
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ChecksumError(f"{path} is corrupted: sha256 {actual} != expected {expected}. "
+                            + _restore_hint(path))
+    _VERIFIED.add(path)
+
+
+def _check_size(name: str, value: int | None, limit: int) -> None:
+    """Validate a subset size argument."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
+    if not 1 <= value <= limit:
+        raise ValueError(f"{name} must be in [1, {limit}] or None, got {value}")
+
+
+def _subset(x: np.ndarray, y: np.ndarray, n: int | None, rng: np.random.Generator) -> Split:
+    """A reproducible random subset of n examples (all of them when n is None)."""
+    if n is None or n == len(x):
+        return x, y
+    idx = np.sort(rng.permutation(len(x))[:n])
+    return x[idx], y[idx]
+
+
+def _read_raw(path: Path, allow_download: bool) -> tuple[Split, Split]:
+    """uint8 arrays from the bundled file, or from keras.datasets if opted in."""
+    if path.exists():
+        verify(path)
+        with np.load(path) as f:
+            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    if not allow_download:
+        raise FileNotFoundError(f"MNIST file not found at {path}. " + _restore_hint(path)
+                                + " Or pass allow_download=True to fetch it with "
+                                "keras.datasets.mnist (needs internet).")
+    import keras
+
+    return keras.datasets.mnist.load_data()
+
+
+def load_mnist(flatten: bool = False, n_train: int | None = None, n_test: int | None = None,
+               seed: int = 0, path: str | os.PathLike | None = None,
+               allow_download: bool = False) -> tuple[Split, Split]:
+    """Return ((x_train, y_train), (x_test, y_test)): float32 images in [0, 1], int64 labels."""
+    _check_size("n_train", n_train, 60000)
+    _check_size("n_test", n_test, 10000)
+    path = MNIST_PATH if path is None else Path(path)
+    (x_tr, y_tr), (x_te, y_te) = _read_raw(path, allow_download)
+    rng = np.random.default_rng(seed)
+    x_tr, y_tr = _subset(x_tr, y_tr, n_train, rng)
+    x_te, y_te = _subset(x_te, y_te, n_test, rng)
+
+    def prep(x: np.ndarray) -> np.ndarray:
+        x = x.astype(np.float32) / np.float32(255.0)
+        return x.reshape(len(x), -1) if flatten else x
+
+    return (prep(x_tr), y_tr.astype(np.int64)), (prep(x_te), y_te.astype(np.int64))

@@ -1,0 +1,141 @@
+"""Parameters, nonzeros, multiply-accumulates, bytes and latency.
+
+Introduced in notebooks/01_losses.ipynb.
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+MAC_LAYERS = (keras.layers.Dense, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
+              keras.layers.Conv2D)
+
+
+def _check_model(model: keras.Model) -> None:
+    """Raise TypeError unless model is a built Keras model."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    if not model.built:
+        raise ValueError("model must be built (give it an Input or call it once) before measuring")
+
+
+def weight_arrays(model: keras.Model) -> list[np.ndarray]:
+    """All weight arrays of a model as numpy arrays, in layer order."""
+    _check_model(model)
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def count_params(model: keras.Model) -> int:
+    """Number of scalar weights (trainable and not)."""
+    return int(sum(w.size for w in weight_arrays(model)))
+
+
+def count_nonzero(model: keras.Model) -> int:
+    """Number of weights that are not exactly zero."""
+    return int(sum(np.count_nonzero(w) for w in weight_arrays(model)))
+
+
+def _spatial(shape: tuple) -> int:
+    """Number of spatial positions (H*W) in a channels-last feature-map shape."""
+    return int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
+
+
+def layer_macs(layer: keras.layers.Layer) -> int:
+    """Multiply-accumulates of one layer for a single example (0 for layers without MACs)."""
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"layer must be a keras Layer, got {type(layer).__name__}")
+    if not isinstance(layer, MAC_LAYERS):
+        return 0
+    in_shape, out_shape = tuple(layer.input.shape), tuple(layer.output.shape)
+    c_in, positions = int(in_shape[-1]), _spatial(out_shape)
+    if isinstance(layer, keras.layers.Dense):
+        return positions * c_in * layer.units
+    kernel = int(np.prod(layer.kernel_size))
+    if isinstance(layer, keras.layers.SeparableConv2D):
+        mid = c_in * layer.depth_multiplier
+        return positions * (kernel * mid + mid * layer.filters)
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        return positions * kernel * c_in * layer.depth_multiplier
+    return positions * kernel * (c_in // layer.groups) * layer.filters
+
+
+def _layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Leaf layers of a model, descending into nested models."""
+    out: list[keras.layers.Layer] = []
+    for layer in model.layers:
+        out.extend(_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    return out
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-accumulates of a whole model for one example."""
+    _check_model(model)
+    return int(sum(layer_macs(layer) for layer in _layers(model)))
+
+
+def cost_table(model: keras.Model) -> list[dict]:
+    """One row per layer: name, type, output shape, parameters and MACs."""
+    _check_model(model)
+    return [{"layer": layer.name, "type": type(layer).__name__,
+             "output": str(tuple(layer.output.shape)[1:]), "params": layer.count_params(),
+             "macs": layer_macs(layer)} for layer in _layers(model)]
+
+
+def float32_bytes(model: keras.Model) -> int:
+    """Bytes of all weights stored densely as float32."""
+    return 4 * count_params(model)
+
+
+def gzip_bytes(model: keras.Model, level: int = 9) -> int:
+    """Bytes of the float32 weights after gzip (what zeros and repeats save on disk)."""
+    if not 0 <= level <= 9:
+        raise ValueError(f"level must be in [0, 9], got {level}")
+    raw = b"".join(w.astype(np.float32).tobytes() for w in weight_arrays(model))
+    return len(gzip.compress(raw, compresslevel=level, mtime=0))
+
+
+def tflite_bytes(buffer: bytes) -> int:
+    """Size of a .tflite flatbuffer in bytes."""
+    if not isinstance(buffer, bytes | bytearray):
+        raise TypeError(f"buffer must be bytes (a .tflite model), got {type(buffer).__name__}")
+    if len(buffer) == 0:
+        raise ValueError("buffer must not be empty")
+    return len(buffer)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Timing summary in milliseconds over `repeats` calls."""
+
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    repeats: int
+
+    @property
+    def spread_ms(self) -> float:
+        """Width of the 10th-90th percentile band."""
+        return self.p90_ms - self.p10_ms
+
+
+def time_fn(fn: Callable[[], object], repeats: int = 100, warmup: int = 10) -> Latency:
+    """Time fn() after `warmup` untimed calls; median and 10th/90th percentiles."""
+    if not callable(fn):
+        raise TypeError("fn must be callable with no arguments")
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    for _ in range(warmup):
+        fn()
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - start
+    p10, med, p90 = np.percentile(times * 1e3, [10, 50, 90])
+    return Latency(float(med), float(p10), float(p90), int(repeats))
