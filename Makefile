@@ -1,0 +1,46 @@
+# The workbook's two main commands: `make results` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev,reference
+NB ?=
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONHASHSEED := 0
+
+.PHONY: install results render test lint unit nbval lab clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Execute every notebook (or NB=02) in the full profile, store outputs, render results tables.
+results: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py --profile full $(if $(NB),--notebook $(NB))
+	$(BIN)/python -m compress_lib.results
+
+render: $(STAMP)
+	$(BIN)/python -m compress_lib.results
+
+## ruff, unit tests, then nbval over every notebook in the quick profile.
+test: lint unit nbval
+
+lint: $(STAMP)
+	$(BIN)/ruff check compress_lib tests tools
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests
+
+nbval: $(STAMP)
+	COMPRESS_PROFILE=quick $(BIN)/pytest -q --nbval-lax \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
