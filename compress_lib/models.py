@@ -121,7 +121,7 @@ def train(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not isinstance(batch_size, int | np.integer) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if model.optimizer is None or not model.compiled:
+    if not getattr(model, "compiled", False):
         compile_classifier(model, learning_rate)
     cbs = list(callbacks or []) + ([EpochBar(epochs)] if progress else [])
     return model.fit(x, y, batch_size=batch_size, epochs=int(epochs), verbose=0,

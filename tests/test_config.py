@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from compress_lib import config
+
+
+def test_profiles_and_env(monkeypatch):
+    monkeypatch.setenv("COMPRESS_PROFILE", "full")
+    assert config.get_profile().name == "full"
+    monkeypatch.setenv("COMPRESS_PROFILE", "quick")
+    assert config.get_profile().name == "quick"
+    assert config.get_profile("full").n_train is None
+    assert config.get_profile("quick").epochs < config.get_profile("full").epochs
+
+
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="profile must be one of"):
+        config.get_profile("medium")
+
+
+def test_set_seed_reproduces_keras_init():
+    import keras
+
+    config.set_seed(7)
+    w1 = keras.layers.Dense(5, kernel_initializer="glorot_uniform")
+    w1.build((None, 3))
+    r1 = np.random.rand(3)
+    config.set_seed(7)
+    w2 = keras.layers.Dense(5, kernel_initializer="glorot_uniform")
+    w2.build((None, 3))
+    r2 = np.random.rand(3)
+    np.testing.assert_array_equal(np.asarray(w1.kernel), np.asarray(w2.kernel))
+    np.testing.assert_array_equal(r1, r2)
+
+
+@pytest.mark.parametrize("seed,err", [(-1, ValueError), (2**32, ValueError), (1.5, TypeError),
+                                      ("0", TypeError), (True, TypeError)])
+def test_bad_seed(seed, err):
+    with pytest.raises(err, match="seed"):
+        config.set_seed(seed)

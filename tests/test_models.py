@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from compress_lib import config, data, models
+
+PARAMS = {"seed_mlp": 109_386, "lenet_300_100": 266_610, "lenet5": 431_080,
+          "hinton_teacher": 2_395_210, "hinton_student": 1_276_810}
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_parameter_counts(name):
+    assert getattr(models, name)().count_params() == PARAMS[name]
+
+
+def test_lenet5_layers_match_caffe():
+    m = models.lenet5()
+    convs = [layer for layer in m.layers if layer.__class__.__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [20, 50]
+    assert [tuple(c.kernel_size) for c in convs] == [(5, 5), (5, 5)]
+    assert m.layers[-1].units == 10
+
+
+def test_student_width_and_bad_width():
+    assert models.hinton_student(16).count_params() == 784 * 16 + 16 + 16 * 16 + 16 + 170
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="width"):
+            models.hinton_student(bad)
+
+
+def test_train_learns_and_is_reproducible():
+    (x, y), (xt, yt) = data.load_mnist(flatten=True, n_train=2000, n_test=500)
+    accs = []
+    for _ in range(2):
+        config.set_seed(0)
+        m = models.seed_mlp()
+        hist = models.train(m, (x, y), epochs=2, progress=False)
+        accs.append(models.accuracy(m, xt, yt))
+    assert hist.history["loss"][1] < hist.history["loss"][0]
+    assert accs[0] > 0.8
+    assert accs[0] == accs[1]
+
+
+def test_train_bad_input():
+    m = models.seed_mlp()
+    x, y = np.zeros((10, 784), np.float32), np.zeros(10, np.int64)
+    with pytest.raises(ValueError, match="epochs"):
+        models.train(m, (x, y), epochs=0)
+    with pytest.raises(ValueError, match="same length"):
+        models.train(m, (x, y[:5]), epochs=1)
+    with pytest.raises(ValueError, match="empty"):
+        models.accuracy(m, x[:0], y[:0])
+    with pytest.raises(ValueError, match="learning_rate"):
+        models.compile_classifier(m, learning_rate=0)

@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from compress_lib import results
+
+README = "# T\n\nintro\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\ntail\n"
+
+
+def _record_two(tmp_path):
+    results.record("a_table", [{"model": "m", "acc": 0.98123, "bytes": 1066440}],
+                   title="A", notebook="notebooks/01_x.ipynb", profile="full", directory=tmp_path)
+    results.record("b_table", [{"x": 1, "ok": True}, {"x": 2, "y": None}],
+                   profile="full", seeds=[0, 1], directory=tmp_path)
+
+
+def test_record_writes_rows_and_provenance(tmp_path):
+    _record_two(tmp_path)
+    doc = json.loads((tmp_path / "a_table.json").read_text())
+    assert doc["rows"] == [{"model": "m", "acc": 0.98123, "bytes": 1066440}]
+    prov = doc["provenance"]
+    assert prov["profile"] == "full" and prov["seeds"] == [0]
+    assert {"commit", "utc", "cpu", "cores", "versions"} <= set(prov)
+    assert "tensorflow" in prov["versions"] and "numpy" in prov["versions"]
+    assert not list(tmp_path.glob(".*tmp"))  # the temp file was renamed away
+
+
+def test_record_replaces_table_so_profiles_never_mix(tmp_path):
+    _record_two(tmp_path)
+    results.record("a_table", [{"acc": 0.5}], profile="quick", directory=tmp_path)
+    doc = json.loads((tmp_path / "a_table.json").read_text())
+    assert doc["provenance"]["profile"] == "quick" and doc["rows"] == [{"acc": 0.5}]
+
+
+def test_quick_profile_never_writes_into_results(monkeypatch):
+    monkeypatch.delenv(results.RESULTS_ENV, raising=False)
+    assert results.results_dir("quick") != results.ROOT / "results"
+    assert results.results_dir("full") == results.ROOT / "results"
+
+
+def test_render_is_deterministic_and_fills_readme(tmp_path):
+    _record_two(tmp_path)
+    readme = tmp_path / "README.md.top"
+    readme.write_text(README)
+    first = results.render(tmp_path, readme)
+    files1 = ((tmp_path / "README.md").read_bytes(), readme.read_bytes())
+    second = results.render(tmp_path, readme)
+    files2 = ((tmp_path / "README.md").read_bytes(), readme.read_bytes())
+    assert first == second and files1 == files2
+    text = readme.read_text()
+    assert text.startswith("# T\n\nintro") and text.endswith("<!-- results:end -->\n\ntail\n")
+    assert "| model | acc | bytes |" in text and "| m | 0.9812 | 1,066,440 |" in text
+    assert "| 2 | – | – |" in first  # missing cells and None render as a dash
+
+
+def test_render_requires_markers(tmp_path):
+    _record_two(tmp_path)
+    readme = tmp_path / "R.md"
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        results.render(tmp_path, readme)
+
+
+@pytest.mark.parametrize("table,rows,err", [
+    ("Bad Name", [{"a": 1}], ValueError), ("t", [], ValueError), ("t", [{}], ValueError),
+    ("t", [{"a": [1, 2]}], TypeError), ("t", [{"a": float("nan")}], ValueError)])
+def test_record_bad_input(tmp_path, table, rows, err):
+    with pytest.raises(err):
+        results.record(table, rows, directory=tmp_path)
