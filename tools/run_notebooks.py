@@ -25,8 +25,9 @@ NOTEBOOKS = ROOT / "notebooks"
 KEEP_NB_METADATA = ("kernelspec", "language_info")
 
 
-def find_notebooks(selector: str | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
+def find_notebooks(selector: str | None = None, folder: Path | None = None) -> list[Path]:
     """Notebooks named NN_*.ipynb, all of them or those whose name starts with selector."""
+    folder = NOTEBOOKS if folder is None else folder
     paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if selector:
         paths = [p for p in paths if p.name.startswith(selector) or p.stem == selector]

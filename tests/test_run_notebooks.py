@@ -1,0 +1,71 @@
+"""The papermill runner honours the parameters cell and stores clean notebooks."""
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import run_notebooks  # noqa: E402
+
+NOTEBOOKS = sorted((run_notebooks.NOTEBOOKS).glob("[0-9][0-9]_*.ipynb"))
+PARAM_LINE = 'PROFILE = os.environ.get("COMPRESS_PROFILE", "full")'
+
+
+def _tiny_notebook(path: Path, fail: bool = False) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(f"import os\n{PARAM_LINE}\nEPOCHS = None")
+    params.metadata["tags"] = ["parameters"]
+    body = "print(PROFILE, os.environ['COMPRESS_PROFILE'])"
+    body = "raise RuntimeError('boom')" if fail else body
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny"), params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_parameters_cell_is_honoured_and_metadata_cleaned(tmp_path):
+    src, out = tmp_path / "99_tiny.ipynb", tmp_path / "out.ipynb"
+    _tiny_notebook(src)
+    run_notebooks.execute(src, "quick", output=out)
+    nb = nbformat.read(out, as_version=4)
+    assert len(nb["cells"]) == 3  # papermill's injected cell was removed again
+    assert nb["cells"][2]["outputs"][0]["text"] == "quick quick\n"
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info"}
+    assert [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"] == [1, 2]
+    assert all("papermill" not in c["metadata"] for c in nb["cells"])
+
+
+def test_failure_names_notebook_and_cell(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _tiny_notebook(folder / "98_fails.ipynb", fail=True)
+    before = (folder / "98_fails.ipynb").read_text()
+    monkeypatch.setattr(run_notebooks, "NOTEBOOKS", folder)
+    monkeypatch.setattr(run_notebooks, "ROOT", tmp_path)
+    assert run_notebooks.main(["--profile", "full"]) == 1
+    err = capsys.readouterr().err
+    assert "notebooks/98_fails.ipynb" in err and "RuntimeError" in err and "boom" in err
+    assert (folder / "98_fails.ipynb").read_text() == before  # nothing overwritten
+
+
+def test_unknown_selector_exits():
+    with pytest.raises(SystemExit, match="no notebook"):
+        run_notebooks.find_notebooks("77")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_follows_the_template(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and PARAM_LINE in tagged[0].source
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    sources = "\n".join(c.source for c in nb.cells)
+    assert "compress_lib.config.set_seed(" in sources or "config.set_seed(" in sources
+    assert sources.count("### BEGIN SOLUTION") >= 3
+    assert sources.count("### BEGIN SOLUTION") == sources.count("### END SOLUTION")
+    assert "results.record(" in sources
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "stored notebook must be fully executed"
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
