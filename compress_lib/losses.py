@@ -94,3 +94,83 @@ def entropy(probs: np.ndarray) -> np.ndarray:
     """Shannon entropy in nats over the last axis."""
     p = _as_float_array("probs", probs)
     return -(p * np.log(np.clip(p, NUM_EPS, 1.0))).sum(axis=-1)
+
+
+# --- Knowledge distillation (notebooks/03_distillation.ipynb) --------------------------------
+# These take tensors (or arrays) and are differentiable with keras.ops, so that the same
+# function is used in a GradientTape demo, in the Distiller and in the tests.
+
+
+def _check_alpha(alpha: float) -> None:
+    """alpha weights the hard-label term and must lie in [0, 1]."""
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.floating | np.integer):
+        raise TypeError(f"alpha must be a number in [0, 1], got {type(alpha).__name__}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+
+
+def _check_kd_inputs(student_logits, teacher_logits, labels) -> None:
+    """Student and teacher logits must have the same (batch, classes) shape; labels (batch,)."""
+    s_shape, t_shape = tuple(student_logits.shape), tuple(teacher_logits.shape)
+    if len(s_shape) != 2 or s_shape != t_shape:
+        raise ValueError("student_logits and teacher_logits must both have shape (batch, classes), "
+                         f"got {s_shape} and {t_shape}")
+    if labels is not None and tuple(labels.shape) != s_shape[:1]:
+        raise ValueError(f"labels must have shape {s_shape[:1]} (one integer per example), "
+                         f"got {tuple(labels.shape)}")
+
+
+def _kd_prepare(student_logits, teacher_logits, labels, temperature: float):
+    """Validate KD arguments and convert them to float32 / int32 tensors."""
+    from keras import ops
+
+    if isinstance(temperature, bool) or not isinstance(temperature,
+                                                       int | float | np.floating | np.integer):
+        raise TypeError(f"temperature must be a number > 0, got {type(temperature).__name__}")
+    _check_temperature(temperature)
+    zs = ops.convert_to_tensor(student_logits, dtype="float32")
+    zt = ops.convert_to_tensor(teacher_logits, dtype="float32")
+    y = None if labels is None else ops.convert_to_tensor(labels, dtype="int32")
+    _check_kd_inputs(zs, zt, y)
+    return zs, zt, y
+
+
+def kd_terms(student_logits, teacher_logits, labels, temperature: float):
+    """Per-example (hard CE with labels at T=1, T^2 * KL(teacher_T || student_T))."""
+    from keras import ops
+
+    zs, zt, y = _kd_prepare(student_logits, teacher_logits, labels, temperature)
+    hard = ops.sparse_categorical_crossentropy(y, zs, from_logits=True)
+    # At high T the KL is a tiny difference of O(1) log-probabilities: take it in float64.
+    log_ps = ops.log_softmax(ops.cast(zs, "float64") / temperature, axis=-1)
+    log_pt = ops.log_softmax(ops.cast(zt, "float64") / temperature, axis=-1)
+    kl = ops.sum(ops.exp(log_pt) * (log_pt - log_ps), axis=-1)
+    return hard, ops.cast(temperature**2 * kl, "float32")
+
+
+def kd_loss(student_logits, teacher_logits, labels, temperature: float = 4.0,
+            alpha: float = 0.1):
+    """Hinton et al. 2015: mean of alpha * CE(y, s) + (1 - alpha) * T^2 * KL(t_T || s_T)."""
+    _check_alpha(alpha)
+    from keras import ops
+
+    hard, soft = kd_terms(student_logits, teacher_logits, labels, temperature)
+    return ops.mean(alpha * hard + (1.0 - alpha) * soft)
+
+
+def seed_kd_loss(student_logits, teacher_logits, labels, temperature: float = 4.0,
+                 alpha: float = 0.5):
+    """The article's formula 4.2.3 as written: alpha*CE(y, s) + (1-alpha)*H(t_T, t_T), batch mean.
+
+    Its soft term is the cross-entropy of the teacher's softened distribution with itself
+    (the entropy of the soft targets): the student's logits do not appear in it, so its
+    gradient with respect to the student is exactly zero.
+    """
+    _check_alpha(alpha)
+    from keras import ops
+
+    zs, zt, y = _kd_prepare(student_logits, teacher_logits, labels, temperature)
+    hard = ops.sparse_categorical_crossentropy(y, zs, from_logits=True)
+    log_pt = ops.log_softmax(zt / temperature, axis=-1)
+    soft = -ops.sum(ops.exp(log_pt) * log_pt, axis=-1)
+    return ops.mean(alpha * hard + (1.0 - alpha) * soft)

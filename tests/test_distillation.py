@@ -1,0 +1,130 @@
+"""Tests of compress_lib.distillation: Jitter, Distiller (vs keras.distillation), distill."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from compress_lib import config, data, models  # noqa: E402
+from compress_lib.distillation import Distiller, Jitter, distill, with_jitter  # noqa: E402
+from compress_lib.losses import kd_loss  # noqa: E402
+
+
+def linear(kernel: np.ndarray, name: str) -> keras.Model:
+    """A model whose logits are x @ kernel: fixes teacher/student logits exactly."""
+    model = keras.Sequential([keras.Input((kernel.shape[0],)),
+                              keras.layers.Dense(kernel.shape[1], use_bias=False)], name=name)
+    model.layers[0].set_weights([kernel])
+    return model
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """Teacher/student linear models, inputs and labels with known logits."""
+    rng = np.random.default_rng(0)
+    wt, ws = rng.normal(size=(6, 10)).astype("f4"), rng.normal(size=(6, 10)).astype("f4")
+    x = rng.normal(size=(32, 6)).astype("f4")
+    return linear(wt, "t"), linear(ws, "s"), x, rng.integers(0, 10, 32), x @ wt, x @ ws
+
+
+def one_pixel_images(n: int) -> np.ndarray:
+    """n flat images, each with a single pixel at (14, 14)."""
+    img = np.zeros((n, 28, 28), np.float32)
+    img[:, 14, 14] = 1.0
+    return img.reshape(n, 784)
+
+
+def test_jitter_shifts_by_whole_pixels_within_range():
+    layer = Jitter(2, seed=0)
+    out = np.asarray(layer(one_pixel_images(500), training=True)).reshape(500, 28, 28)
+    assert np.all(out.sum(axis=(1, 2)) == 1.0)  # the pixel is moved, not blurred or lost
+    rows, cols = np.nonzero(out)[1] - 14, np.nonzero(out)[2] - 14
+    assert set(rows) == set(cols) == {-2, -1, 0, 1, 2}
+    assert len(set(zip(rows, cols, strict=True))) == 25
+
+
+def test_jitter_is_identity_at_inference_and_zero_fills():
+    x = one_pixel_images(3)
+    np.testing.assert_array_equal(np.asarray(Jitter(2)(x, training=False)), x)
+    corner = np.zeros((200, 784), np.float32)
+    corner[:, 0] = 1.0  # top-left pixel: shifted up/left it falls off the image
+    out = np.asarray(Jitter(2, seed=1)(corner, training=True))
+    assert 0 < out.sum() < 200 and set(np.unique(out)) <= {0.0, 1.0}
+
+
+def test_with_jitter_shares_weights():
+    model = models.mlp((4,))
+    wrapped = with_jitter(model, 2, seed=0)
+    assert wrapped.count_params() == model.count_params()
+    x = np.random.default_rng(0).random((5, 784)).astype("f4")
+    np.testing.assert_allclose(wrapped.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("bad", [-1, 14, 1.5, True])
+def test_jitter_bad_shift(bad):
+    with pytest.raises(ValueError, match="max_shift"):
+        Jitter(bad)
+
+
+@pytest.mark.parametrize("temperature,alpha", [(1.0, 0.5), (3.0, 0.1), (10.0, 0.9)])
+def test_distiller_loss_equals_keras_distiller(pair, temperature, alpha):
+    teacher, student, x, y, _, _ = pair
+    ref = keras.distillation.Distiller(
+        teacher, student, keras.distillation.LogitsDistillation(
+            temperature=temperature, loss=keras.losses.KLDivergence()),
+        student_loss_weight=alpha)
+    ref.compile(optimizer="adam",
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ours = Distiller(student, teacher, temperature, alpha)
+    ours.compile("adam")
+    want = float(ref.compute_loss(x=x, y=y, training=False))
+    assert float(ours.compute_loss(x=x, y=y, training=False)) == pytest.approx(want, abs=1e-6)
+
+
+def test_distiller_cached_logits_equal_on_the_fly(pair):
+    teacher, student, x, y, zt, zs = pair
+    ours = Distiller(student, teacher, 4.0, 0.3)
+    ours.compile("adam")
+    on_the_fly = float(ours.compute_loss(x=x, y=y, training=False))
+    cached = float(ours.compute_loss(x=x, y=(y, zt), training=False))
+    assert cached == pytest.approx(on_the_fly, abs=1e-6)
+    assert cached == pytest.approx(float(kd_loss(zs, zt, y, 4.0, 0.3)), abs=1e-6)
+
+
+def test_distiller_fit_evaluate_callbacks_and_frozen_teacher():
+    config.set_seed(0)
+    (x, y), (xt, yt) = data.load_mnist(flatten=True, n_train=1500, n_test=300)
+    teacher = models.mlp((32,), name="teacher")
+    models.train(teacher, (x, y), epochs=3, progress=False)
+    before = [w.copy() for w in teacher.get_weights()]
+    seen = []
+    student = models.mlp((16,), name="student")
+    hist = distill(student, teacher, (x, y), epochs=4, temperature=4.0, alpha=0.5,
+                   teacher_logits=models.predict_logits(teacher, x), progress=False,
+                   validation_data=(xt, yt),
+                   callbacks=[keras.callbacks.LambdaCallback(
+                       on_epoch_end=lambda e, logs: seen.append(e))])
+    assert seen == [0, 1, 2, 3]
+    assert {"loss", "accuracy", "hard_ce", "soft_kl_t2", "val_accuracy"} <= set(hist.history)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    for a, b in zip(before, teacher.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert models.accuracy(student, xt, yt) > 0.6
+
+
+def test_distiller_bad_input(pair):
+    teacher, student, *_ = pair
+    with pytest.raises(TypeError, match="student"):
+        Distiller("not a model", teacher)
+    with pytest.raises(ValueError, match="temperature"):
+        Distiller(student, teacher, temperature=0.0)
+    with pytest.raises(ValueError, match="alpha"):
+        Distiller(student, teacher, alpha=1.2)
+    with pytest.raises(ValueError, match="loss"):
+        Distiller(student, teacher).compile("adam", loss="mse")
+    with pytest.raises(ValueError, match="teacher_logits"):
+        distill(student, teacher, (np.zeros((4, 6)), np.zeros(4, int)), 1,
+                teacher_logits=np.zeros((3, 10)), progress=False)

@@ -1,0 +1,133 @@
+"""Tests of the knowledge-distillation losses in compress_lib.losses (kd_loss, seed_kd_loss)."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from compress_lib.losses import kd_loss, kd_terms, seed_kd_loss  # noqa: E402
+
+
+def np_kd_loss(zs, zt, y, temperature, alpha):
+    """Independent float64 reference: Hinton's loss written out with scipy-free numpy."""
+    zs, zt = np.asarray(zs, np.float64), np.asarray(zt, np.float64)
+
+    def log_sm(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    hard = -log_sm(zs)[np.arange(len(y)), y]
+    lt, ls = log_sm(zt / temperature), log_sm(zs / temperature)
+    kl = (np.exp(lt) * (lt - ls)).sum(axis=1)
+    return float(np.mean(alpha * hard + (1 - alpha) * temperature**2 * kl))
+
+
+def random_batch(rng, n=16, c=10, scale=5.0):
+    """Random student/teacher logits and labels."""
+    zs = (scale * rng.standard_normal((n, c))).astype(np.float32)
+    zt = (scale * rng.standard_normal((n, c))).astype(np.float32)
+    return zs, zt, rng.integers(0, c, n)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), temperature=st.floats(0.5, 100.0),
+       alpha=st.floats(0.0, 1.0), scale=st.floats(0.1, 30.0))
+def test_kd_loss_matches_numpy(seed, temperature, alpha, scale):
+    zs, zt, y = random_batch(np.random.default_rng(seed), scale=scale)
+    got = float(kd_loss(zs, zt, y, temperature, alpha))
+    want = np_kd_loss(zs, zt, y, temperature, alpha)
+    assert got == pytest.approx(want, rel=1e-5, abs=1e-6)
+
+
+def test_kd_loss_stable_for_huge_logits_and_t100():
+    zs = np.array([[1e4, -1e4, 0.0], [-3e4, 2e4, 5e3]], np.float32)
+    zt = np.array([[9e3, 0.0, -2e4], [0.0, 3e4, 1e4]], np.float32)
+    y = np.array([0, 1])
+    for temperature in (1.0, 20.0, 100.0):
+        got = float(kd_loss(zs, zt, y, temperature, 0.3))
+        assert np.isfinite(got)
+        assert got == pytest.approx(np_kd_loss(zs, zt, y, temperature, 0.3), rel=1e-4)
+
+
+def test_kd_loss_zero_when_student_equals_teacher_and_alpha_zero():
+    zs, _, y = random_batch(np.random.default_rng(1))
+    assert float(kd_loss(zs, zs, y, 7.0, 0.0)) == pytest.approx(0.0, abs=1e-5)
+
+
+def soft_grad(zs, zt, temperature, scaled=True):
+    """Gradient of the soft term (alpha = 0) with respect to the student's logits."""
+    zs = tf.Variable(zs)
+    with tf.GradientTape() as tape:
+        loss = kd_loss(zs, zt, np.zeros(len(zt), np.int64), temperature, 0.0)
+        if not scaled:
+            loss = loss / temperature**2
+    return tape.gradient(loss, zs).numpy()
+
+
+def test_t_squared_keeps_gradient_size():
+    zs, zt, _ = random_batch(np.random.default_rng(2), scale=1.0)
+    norms = {t: np.linalg.norm(soft_grad(zs, zt, t)) for t in (5.0, 20.0, 100.0)}
+    raw = {t: np.linalg.norm(soft_grad(zs, zt, t, scaled=False)) for t in (5.0, 20.0, 100.0)}
+    assert norms[100.0] / norms[5.0] == pytest.approx(1.0, abs=0.1)
+    assert raw[100.0] / raw[5.0] == pytest.approx((5.0 / 100.0) ** 2, rel=0.1)
+
+
+def test_high_t_gradient_is_logit_matching():
+    # Hinton sec. 2.1: for large T, T^2 * dKL/dz_s -> (z_s - z_t) / C for zero-mean logits.
+    zs, zt, _ = random_batch(np.random.default_rng(3), n=4, scale=3.0)
+    zs, zt = zs - zs.mean(1, keepdims=True), zt - zt.mean(1, keepdims=True)
+    limit = (zs - zt) / zs.shape[1] / len(zs)  # the loss is a batch mean
+    for temperature, tol in ((20.0, 0.2), (100.0, 0.05)):
+        err = np.linalg.norm(soft_grad(zs, zt, temperature) - limit) / np.linalg.norm(limit)
+        assert err < tol
+
+
+def test_soft_term_matches_keras_logits_distillation():
+    zs, zt, y = random_batch(np.random.default_rng(4), scale=2.0)
+    # Configured alike: pass the KLDivergence *instance*; keras 3.15's default string
+    # "kl_divergence" skips the softmax and the T^2 factor (see notebook 03).
+    ref = keras.distillation.LogitsDistillation(temperature=3.0, loss=keras.losses.KLDivergence())
+    want = float(ref.compute_loss(zt, zs))
+    _, soft = kd_terms(zs, zt, y, 3.0)
+    assert float(np.mean(soft)) == pytest.approx(want, abs=1e-6)
+
+
+def test_seed_second_term_has_zero_gradient():
+    zs, zt, y = random_batch(np.random.default_rng(5))
+    zs_var = tf.Variable(zs)
+    with tf.GradientTape(persistent=True) as tape:
+        seed = seed_kd_loss(zs_var, zt, y, 4.0, 0.3)
+        only_soft = seed_kd_loss(zs_var, zt, y, 4.0, 0.0)
+        ce = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, zs_var,
+                                                                          from_logits=True))
+    g_soft = tape.gradient(only_soft, zs_var)
+    assert g_soft is None or np.all(g_soft.numpy() == 0.0)
+    np.testing.assert_allclose(tape.gradient(seed, zs_var).numpy(),
+                               0.3 * tape.gradient(ce, zs_var).numpy(), atol=1e-7)
+    assert float(only_soft) > 0  # the term has a value (the soft targets' entropy) ...
+    assert float(only_soft) == pytest.approx(float(seed_kd_loss(zs + 5, zt, y, 4.0, 0.0)))
+
+
+@pytest.mark.parametrize("fn", [kd_loss, seed_kd_loss])
+def test_bad_input(fn):
+    zs, zt, y = random_batch(np.random.default_rng(6))
+    with pytest.raises(ValueError, match="temperature"):
+        fn(zs, zt, y, 0.0, 0.5)
+    with pytest.raises(ValueError, match="temperature"):
+        fn(zs, zt, y, -2.0, 0.5)
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
+        fn(zs, zt, y, 2.0, 1.5)
+    with pytest.raises(ValueError, match="alpha"):
+        fn(zs, zt, y, 2.0, -0.1)
+    with pytest.raises(TypeError, match="alpha"):
+        fn(zs, zt, y, 2.0, "0.5")
+    with pytest.raises(ValueError, match="student_logits and teacher_logits"):
+        fn(zs, zt[:, :5], y, 2.0, 0.5)
+    with pytest.raises(ValueError, match="labels"):
+        fn(zs, zt, y[:3], 2.0, 0.5)
