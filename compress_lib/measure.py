@@ -1,6 +1,13 @@
 """Parameters, nonzeros, multiply-accumulates, bytes and latency.
 
-Introduced in notebooks/01_losses.ipynb.
+What is counted: `macs` are the multiply-accumulates of Conv2D, DepthwiseConv2D,
+SeparableConv2D and Dense layers only -- the convention of published "mult-adds" figures
+(MobileNet 569M, ResNet-50 3.9G), where BatchNormalization is folded into the preceding
+convolution at export and pooling, additions and activations are ignored. `ops` counts
+that other arithmetic separately: one multiply-add per element for BatchNormalization,
+one read per window element for pooling, one addition per element per extra input of Add.
+Activations, padding, reshapes and dropout cost nothing in either column.
+Introduced in notebooks/01_losses.ipynb; per-layer costs in notebooks/05_mobilenet_blocks.ipynb.
 """
 
 from __future__ import annotations
@@ -15,6 +22,14 @@ import numpy as np
 
 MAC_LAYERS = (keras.layers.Dense, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
               keras.layers.Conv2D)
+POOL_LAYERS = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+GLOBAL_POOL_LAYERS = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+OP_LAYERS = (keras.layers.BatchNormalization, keras.layers.Add, *POOL_LAYERS,
+             *GLOBAL_POOL_LAYERS)
+FREE_LAYERS = (keras.layers.InputLayer, keras.layers.Reshape, keras.layers.Flatten,
+               keras.layers.Dropout, keras.layers.ReLU, keras.layers.Activation,
+               keras.layers.Softmax, keras.layers.ZeroPadding2D, keras.layers.Identity)
+SUPPORTED_LAYERS = (*MAC_LAYERS, *OP_LAYERS, *FREE_LAYERS)
 
 
 def _check_model(model: keras.Model) -> None:
@@ -65,6 +80,35 @@ def layer_macs(layer: keras.layers.Layer) -> int:
     return positions * kernel * (c_in // layer.groups) * layer.filters
 
 
+def _elements(shape: tuple) -> int:
+    """Number of values in one example of a tensor shape (batch axis dropped)."""
+    return int(np.prod(shape[1:]))
+
+
+def _check_supported(layer: keras.layers.Layer) -> None:
+    """Raise TypeError for a layer whose cost this module does not know."""
+    if not isinstance(layer, SUPPORTED_LAYERS):
+        names = sorted({cls.__name__ for cls in SUPPORTED_LAYERS})
+        raise TypeError(f"layer {layer.name!r} of type {type(layer).__name__} is not supported; "
+                        f"supported layer types: {', '.join(names)}")
+
+
+def layer_ops(layer: keras.layers.Layer) -> int:
+    """Non-MAC arithmetic of one layer for one example: BatchNormalization, pooling, Add."""
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"layer must be a keras Layer, got {type(layer).__name__}")
+    if not isinstance(layer, OP_LAYERS):
+        return 0
+    out = _elements(tuple(layer.output.shape))
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return out
+    if isinstance(layer, keras.layers.Add):
+        return (len(layer.input) - 1) * out
+    if isinstance(layer, GLOBAL_POOL_LAYERS):
+        return _elements(tuple(layer.input.shape))
+    return out * int(np.prod(layer.pool_size))
+
+
 def _layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Leaf layers of a model, descending into nested models."""
     out: list[keras.layers.Layer] = []
@@ -73,18 +117,33 @@ def _layers(model: keras.Model) -> list[keras.layers.Layer]:
     return out
 
 
-def count_macs(model: keras.Model) -> int:
-    """Multiply-accumulates of a whole model for one example."""
+def _model_layers(model: keras.Model, strict: bool) -> list[keras.layers.Layer]:
+    """Leaf layers of a checked model; with strict, every layer must be supported."""
     _check_model(model)
-    return int(sum(layer_macs(layer) for layer in _layers(model)))
+    layers = _layers(model)
+    if strict:
+        for layer in layers:
+            _check_supported(layer)
+    return layers
 
 
-def cost_table(model: keras.Model) -> list[dict]:
-    """One row per layer: name, type, output shape, parameters and MACs."""
-    _check_model(model)
+def count_macs(model: keras.Model, strict: bool = False) -> int:
+    """Multiply-accumulates of a whole model for one example (strict: reject unknown layers)."""
+    return int(sum(layer_macs(layer) for layer in _model_layers(model, strict)))
+
+
+def count_mac_params(model: keras.Model, strict: bool = False) -> int:
+    """Parameters of the MAC layers only (kernels, biases): the published-figure convention."""
+    layers = _model_layers(model, strict)
+    return int(sum(layer.count_params() for layer in layers if isinstance(layer, MAC_LAYERS)))
+
+
+def cost_table(model: keras.Model, strict: bool = False) -> list[dict]:
+    """One row per layer: name, type, output shape, parameters, MACs and other ops."""
     return [{"layer": layer.name, "type": type(layer).__name__,
              "output": str(tuple(layer.output.shape)[1:]), "params": layer.count_params(),
-             "macs": layer_macs(layer)} for layer in _layers(model)]
+             "macs": layer_macs(layer), "ops": layer_ops(layer)}
+            for layer in _model_layers(model, strict)]
 
 
 def float32_bytes(model: keras.Model) -> int:
