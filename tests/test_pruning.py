@@ -1,0 +1,318 @@
+"""Tests of compress_lib.pruning: masks, schedules (vs TF-MOT), callback, strip, structured."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+from compress_lib import measure, models  # noqa: E402
+from compress_lib import pruning as P  # noqa: E402
+
+SPARSITY = st.floats(0.0, 0.999, exclude_max=False)
+ARRAYS = hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=3, max_side=9),
+                    elements=st.integers(-4, 4).map(float))  # small ints: many ties
+
+
+# ---------------------------------------------------------------- masks
+
+@settings(max_examples=200, deadline=None)
+@given(w=ARRAYS, s=SPARSITY)
+def test_magnitude_mask_exact_count_and_order(w, s):
+    keep = P.magnitude_mask(w, s)
+    assert keep.shape == w.shape
+    assert int((~keep).sum()) == w.size - max(1, round(w.size * (1 - s)))
+    if (~keep).any() and keep.any():
+        assert np.abs(w[~keep]).max() <= np.abs(w[keep]).min()
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=ARRAYS, s=SPARSITY)
+def test_magnitude_mask_ties_prune_earlier_positions_first(w, s):
+    keep = P.magnitude_mask(w, s).ravel()
+    a = np.abs(w).ravel()
+    if (~keep).any() and keep.any():
+        t = a[~keep].max()
+        tied = np.flatnonzero(a == t)
+        # among weights tied at the threshold, the pruned ones come before the kept ones
+        assert np.all(np.diff(keep[tied].astype(int)) >= 0)
+    np.testing.assert_array_equal(P.magnitude_mask(w, s).ravel(), keep)
+
+
+def test_magnitude_mask_small_example():
+    w = np.array([0.5, -0.1, 0.3, -0.9, 0.1, 0.0])
+    np.testing.assert_array_equal(P.magnitude_mask(w, 0.5), [1, 0, 1, 1, 0, 0])
+    np.testing.assert_array_equal(P.magnitude_mask(w, 0.0), np.ones(6, bool))
+
+
+@settings(max_examples=50, deadline=None)
+@given(a=ARRAYS, b=ARRAYS, s=SPARSITY)
+def test_global_masks_exact_total(a, b, s):
+    masks = P.global_masks([a, b], s)
+    total = a.size + b.size
+    assert sum(int((~m).sum()) for m in masks) == total - max(1, round(total * (1 - s)))
+    kept = np.concatenate([np.abs(w[m]) for w, m in zip([a, b], masks, strict=True)])
+    pruned = np.concatenate([np.abs(w[~m]) for w, m in zip([a, b], masks, strict=True)])
+    if kept.size and pruned.size:
+        assert pruned.max() <= kept.min()
+
+
+@settings(max_examples=50, deadline=None)
+@given(w=hnp.arrays(np.float32, st.tuples(st.integers(1, 3), st.sampled_from([4, 8, 12]),
+                                          st.integers(1, 5)), elements=st.integers(-3, 3)))
+def test_nm_mask_two_of_four(w):
+    keep = P.nm_mask(w, 2, 4)
+    groups = np.moveaxis(keep, -2, -1).reshape(-1, 4)
+    assert np.all(groups.sum(axis=1) == 2)
+    a = np.moveaxis(np.abs(w), -2, -1).reshape(-1, 4)
+    for k, v in zip(groups, a, strict=True):
+        assert v[~k].max() <= v[k].min()
+
+
+def test_nm_mask_bad_input():
+    with pytest.raises(ValueError, match="multiple of m=4"):
+        P.nm_mask(np.ones((6, 3)), 2, 4)
+    with pytest.raises(ValueError, match="0 < n < m"):
+        P.nm_mask(np.ones((8, 3)), 4, 4)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan")])
+def test_sparsity_out_of_range(bad):
+    with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\)"):
+        P.magnitude_mask(np.ones(4), bad)
+
+
+def test_sparsity_wrong_type():
+    with pytest.raises(TypeError, match="sparsity"):
+        P.magnitude_mask(np.ones(4), True)
+
+
+# ---------------------------------------------------------------- schedules
+
+def _formula(s_i, s_f, t0, t1, power, t):
+    p = min(1.0, max(0.0, (t - t0) / (t1 - t0)))
+    return s_f + (s_i - s_f) * (1 - p) ** power
+
+
+SCHEDULE_ARGS = st.tuples(st.floats(0, 0.99), st.floats(0, 0.99), st.integers(0, 500),
+                          st.integers(1, 2000), st.sampled_from([1, 2, 3, 4.5]),
+                          st.integers(1, 200))
+
+
+@settings(max_examples=200, deadline=None)
+@given(args=SCHEDULE_ARGS, t=st.integers(0, 3000))
+def test_polynomial_decay_formula(args, t):
+    s_i, s_f, t0, n, power, freq = args
+    sched = P.PolynomialDecay(s_i, s_f, t0, t0 + n, power=power, frequency=freq)
+    assert sched.sparsity(t) == pytest.approx(_formula(s_i, s_f, t0, t0 + n, power, t), abs=1e-6)
+    assert sched.should_prune(t) == (t0 <= t <= t0 + n and (t - t0) % freq == 0)
+    assert sched(t) == (sched.should_prune(t), sched.sparsity(t))
+
+
+@settings(max_examples=40, deadline=None)
+@given(args=SCHEDULE_ARGS)
+def test_polynomial_decay_equals_tfmot(args):
+    tfmot = pytest.importorskip("tensorflow_model_optimization")
+    import tensorflow as tf
+
+    s_i, s_f, t0, n, power, freq = args
+    ours = P.PolynomialDecay(s_i, s_f, t0, t0 + n, power=power, frequency=freq)
+    ref = tfmot.sparsity.keras.PolynomialDecay(s_i, s_f, t0, t0 + n, power=power,
+                                               frequency=freq)
+    steps = sorted({0, t0, t0 + 1, t0 + n // 2, t0 + n, t0 + n + 1, t0 + 2 * n,
+                    *np.random.default_rng(n).integers(0, t0 + 2 * n + 1, 10).tolist()})
+    for t in steps:
+        prune, sparsity = ref(tf.constant(t, tf.int64))
+        assert ours.should_prune(t) == bool(prune), t
+        assert ours.sparsity(t) == pytest.approx(float(sparsity), abs=1e-6), t
+
+
+@settings(max_examples=20, deadline=None)
+@given(s=st.floats(0, 0.99), t0=st.integers(0, 50), t1=st.sampled_from([-1, 60, 200]),
+       freq=st.integers(1, 30))
+def test_constant_sparsity_equals_tfmot(s, t0, t1, freq):
+    tfmot = pytest.importorskip("tensorflow_model_optimization")
+    import tensorflow as tf
+
+    ours = P.ConstantSparsity(s, t0, t1, frequency=freq)
+    ref = tfmot.sparsity.keras.ConstantSparsity(s, t0, t1, frequency=freq)
+    for t in range(0, 260, 7):
+        prune, sparsity = ref(tf.constant(t, tf.int64))
+        assert ours(t) == (bool(prune), pytest.approx(float(sparsity), abs=1e-7))
+
+
+def test_schedule_bad_input():
+    with pytest.raises(ValueError, match="end_step must be -1 or >= begin_step"):
+        P.PolynomialDecay(0.0, 0.5, 100, 50)
+    with pytest.raises(ValueError, match="end_step must be > begin_step"):
+        P.PolynomialDecay(0.0, 0.5, 100, 100)
+    with pytest.raises(ValueError, match="begin_step must be >= 0"):
+        P.ConstantSparsity(0.5, -1)
+    with pytest.raises(ValueError, match="frequency must be >= 1"):
+        P.ConstantSparsity(0.5, frequency=0)
+    with pytest.raises(ValueError, match="final_sparsity must be in"):
+        P.PolynomialDecay(0.0, 1.0, 0, 10)
+    with pytest.raises(TypeError, match="begin_step must be an int"):
+        P.ConstantSparsity(0.5, 1.5)
+
+
+# ---------------------------------------------------------------- training with pruning
+
+@pytest.fixture(scope="module")
+def mnist():
+    from compress_lib.data import load_mnist
+
+    return load_mnist(flatten=True, n_train=1024, n_test=256)
+
+
+def _cnn() -> keras.Model:
+    """A small functional CNN with every supported kind of layer plus BatchNormalization."""
+    x = keras.Input((784,))
+    h = keras.layers.Reshape((28, 28, 1))(x)
+    h = keras.layers.Conv2D(8, 3, strides=2, name="conv")(h)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    h = keras.layers.DepthwiseConv2D(3, name="dw")(h)
+    h = keras.layers.Flatten()(h)
+    out = keras.layers.Dense(10, name="logits")(keras.layers.ReLU()(h))
+    return keras.Model(x, out)
+
+
+def test_callback_keeps_pruned_weights_zero(mnist, capsys):
+    (x, y), _ = mnist
+    keras.utils.set_random_seed(0)
+    model = models.compile_classifier(_cnn())
+    sched = P.PolynomialDecay(0.0, 0.75, 0, 4, frequency=2)
+    cb = P.PruningCallback(sched)
+    model.fit(x, y, batch_size=128, epochs=1, verbose=0, callbacks=[cb])
+    assert "skipped (not prunable): ['bn (BatchNormalization)']" in capsys.readouterr().out
+    assert [t.name for t in cb.targets] == ["conv", "dw", "logits"]
+    masks = P.get_masks(model)
+    for layer in cb.targets:
+        kernel, keep = np.asarray(layer.kernel), masks[layer.name]
+        assert np.all(kernel[~keep] == 0)
+        assert int((~keep).sum()) == P.n_pruned(kernel.size, 0.75)
+    # later training steps (no more mask updates) keep the zeros
+    model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    for layer in cb.targets:
+        assert np.all(np.asarray(layer.kernel)[~masks[layer.name]] == 0)
+        assert np.count_nonzero(np.asarray(layer.kernel)[masks[layer.name]]) > 0
+
+
+def test_strip_gives_identical_predictions(mnist):
+    (x, y), (xt, _) = mnist
+    model = models.compile_classifier(_cnn())
+    P.prune(model, 0.6, scope="global")
+    model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+    plain = P.strip(model)
+    assert not P.get_masks(plain)
+    np.testing.assert_array_equal(models.predict_logits(plain, xt),
+                                  models.predict_logits(model, xt))
+    assert measure.count_nonzero(plain) == measure.count_nonzero(model)
+
+
+def test_prune_layer_and_nm_scopes():
+    model = models.mlp((16, 8))
+    masks = P.prune(model, {"fc1": 0.5, "fc2": 0.25, "logits": 0.0})
+    assert [int((~m).sum()) for m in masks.values()] == [392 * 2 * 8, 32, 0]
+    model = models.mlp((16, 8))
+    P.prune(model, scope="2:4")
+    rows = {r["layer"]: r["sparsity"] for r in P.sparsity_table(model)}
+    assert rows == {"fc1": 0.5, "fc2": 0.5, "logits": 0.5}
+
+
+def test_bad_layer_and_scope():
+    model = models.compile_classifier(_cnn())
+    with pytest.raises(ValueError, match="'bn' is a BatchNormalization, which cannot be pruned"):
+        P.prune(model, 0.5, layers=["bn"])
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        P.prune(model, 0.5, layers=["nope"])
+    with pytest.raises(ValueError, match="scope must be"):
+        P.prune(model, 0.5, scope="channel")
+    with pytest.raises(ValueError, match="sparsity: no value for layers"):
+        P.prune(model, {"conv": 0.5})
+    with pytest.raises(TypeError, match="schedule must be a Schedule"):
+        P.PruningCallback(0.5)
+
+
+def test_iterative_prune(mnist):
+    (x, y), (xt, yt) = mnist
+    model = models.mlp((32,))
+    rows = P.iterative_prune(model, (x, y), [0.5, 0.8], epochs=1, validation=(xt, yt),
+                             progress=False)
+    assert [r["round"] for r in rows] == [1, 2]
+    assert rows[-1]["sparsity"] == pytest.approx(0.8, abs=1e-3)
+    assert 0.0 <= rows[-1]["accuracy"] <= 1.0
+    with pytest.raises(ValueError, match="non-decreasing"):
+        P.iterative_prune(model, (x, y), [0.8, 0.5], epochs=1, progress=False)
+
+
+def test_sensitivity_scan_restores_weights(mnist):
+    _, (xt, yt) = mnist
+    model = models.mlp((16,))
+    before = [w.copy() for w in model.get_weights()]
+    rows = P.sensitivity_scan(model, xt, yt, [0.0, 0.9], progress=False)
+    assert [(r["layer"], r["sparsity"]) for r in rows] == [
+        ("fc1", 0.0), ("fc1", 0.9), ("logits", 0.0), ("logits", 0.9)]
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- structured pruning
+
+def test_structured_identical_when_removing_zero_units(mnist):
+    _, (xt, _) = mnist
+    keras.utils.set_random_seed(1)
+    model = models.mlp((20, 12))
+    dead = {"fc1": [0, 3, 4, 19], "fc2": [1, 2, 11]}
+    for name, units in dead.items():
+        kernel, bias = model.get_layer(name).get_weights()
+        kernel[:, units], bias[:] = 0.0, 0.1
+        bias[units] = 0.0
+        model.get_layer(name).set_weights([kernel, bias])
+    small = P.structured_prune(model, {"fc1": 16, "fc2": 9}, norm="l2")
+    assert [layer.units for layer in small.layers] == [16, 9, 10]
+    np.testing.assert_allclose(models.predict_logits(small, xt[:64]),
+                               models.predict_logits(model, xt[:64]),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_structured_conv_through_pool_and_flatten(mnist):
+    _, (xt, _) = mnist
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([
+        keras.Input((784,)), keras.layers.Reshape((28, 28, 1)),
+        keras.layers.Conv2D(6, 5, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2), keras.layers.BatchNormalization(name="bn"),
+        keras.layers.Conv2D(8, 3, activation="relu", name="conv2"),
+        keras.layers.Flatten(), keras.layers.Dense(10, name="logits")])
+    for name, dead in (("conv1", [1, 4]), ("conv2", [0, 5, 7])):
+        kernel, bias = model.get_layer(name).get_weights()
+        kernel[..., dead], bias[dead] = 0.0, 0.0
+        model.get_layer(name).set_weights([kernel, bias])
+    small = P.structured_prune(model, {"conv1": 4, "conv2": 5})
+    assert measure.count_macs(small) < measure.count_macs(model)
+    np.testing.assert_allclose(models.predict_logits(small, xt[:32]),
+                               models.predict_logits(model, xt[:32]), rtol=1e-5, atol=1e-5)
+
+
+def test_structured_halves_units_and_macs():
+    model = models.lenet_300_100()
+    small = P.structured_prune(model, 0.5)
+    assert [layer.units for layer in small.layers] == [150, 50, 10]
+    assert measure.count_macs(small) == 784 * 150 + 150 * 50 + 50 * 10
+
+
+def test_structured_bad_input():
+    with pytest.raises(ValueError, match="'logits' is not a hidden Dense/Conv2D layer"):
+        P.structured_prune(models.lenet_300_100(), {"logits": 5})
+    with pytest.raises(ValueError, match=r"keep for 'fc1' must be a fraction in \(0, 1\]"):
+        P.structured_prune(models.lenet_300_100(), 1.5)
+    with pytest.raises(TypeError, match="keras.Sequential"):
+        P.structured_prune(_cnn(), 0.5)
+    with pytest.raises(ValueError, match="norm must be"):
+        P.unit_scores(np.ones((3, 2)), "l3")
