@@ -10,6 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from compress_lib import config, models
 from compress_lib.losses import _check_alpha, _check_temperature, kd_terms
 from compress_lib.models import MNIST_PIXELS, EpochBar, _check_data
 
@@ -58,11 +59,13 @@ class Distiller(keras.Model):
     Use it like any Keras model: compile(optimizer, metrics=[...]), fit, evaluate, callbacks.
     `y` is either the integer labels (teacher logits computed on the fly), or a tuple
     (labels, teacher_logits) with the teacher's logits precomputed for the same x.
-    Predictions are the student's logits; `alpha` weights the hard-label term.
+    Predictions are the student's logits; `alpha` weights the hard-label term. `loss_fn`
+    replaces kd_loss by another loss with its signature (e.g. losses.seed_kd_loss); the
+    logged `hard_ce` / `soft_kl_t2` terms are then those of kd_loss, for comparison.
     """
 
     def __init__(self, student: keras.Model, teacher: keras.Model, temperature: float = 4.0,
-                 alpha: float = 0.1, **kwargs):
+                 alpha: float = 0.1, loss_fn=None, **kwargs):
         super().__init__(**kwargs)
         for name, m in (("student", student), ("teacher", teacher)):
             if not isinstance(m, keras.Model):
@@ -72,6 +75,9 @@ class Distiller(keras.Model):
         self.student, self.teacher = student, teacher
         self.teacher.trainable = False
         self.temperature, self.alpha = float(temperature), float(alpha)
+        if loss_fn is not None and not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable or None, got {type(loss_fn).__name__}")
+        self.loss_fn = loss_fn
         self.hard_tracker = keras.metrics.Mean(name="hard_ce")
         self.soft_tracker = keras.metrics.Mean(name="soft_kl_t2")
 
@@ -99,6 +105,8 @@ class Distiller(keras.Model):
         hard, soft = kd_terms(y_pred, teacher_logits, labels, self.temperature)
         self.hard_tracker.update_state(hard)
         self.soft_tracker.update_state(soft)
+        if self.loss_fn is not None:
+            return self.loss_fn(y_pred, teacher_logits, labels, self.temperature, self.alpha)
         return ops.mean(self.alpha * hard + (1.0 - self.alpha) * soft)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -112,12 +120,24 @@ class Distiller(keras.Model):
         return [*super().metrics, self.hard_tracker, self.soft_tracker]
 
 
+def cosine_schedule(learning_rate: float, epochs: int, n: int, batch_size: int
+                    ) -> keras.optimizers.schedules.CosineDecay:
+    """A learning rate decaying from `learning_rate` to 0 over epochs * ceil(n / batch) steps."""
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    steps = max(1, int(epochs) * int(np.ceil(n / batch_size)))
+    return keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+
+
 def distill(student: keras.Model, teacher: keras.Model, data: tuple[np.ndarray, np.ndarray],
             epochs: int, temperature: float = 4.0, alpha: float = 0.1,
             teacher_logits: np.ndarray | None = None, batch_size: int = 128,
-            learning_rate: float = 1e-3, validation_data=None, progress: bool = True,
-            callbacks: list | None = None) -> keras.callbacks.History:
-    """Distil `teacher` into `student` on (x, y) with Adam; the analogue of models.train."""
+            learning_rate=1e-3, validation_data=None, progress: bool = True,
+            callbacks: list | None = None, loss_fn=None) -> keras.callbacks.History:
+    """Distil `teacher` into `student` on (x, y) with Adam; the analogue of models.train.
+
+    `learning_rate` is a float or a keras LearningRateSchedule.
+    """
     x, y = data
     _check_data(x, y)
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
@@ -125,10 +145,75 @@ def distill(student: keras.Model, teacher: keras.Model, data: tuple[np.ndarray, 
     if teacher_logits is not None and np.shape(teacher_logits)[:1] != (len(x),):
         raise ValueError(f"teacher_logits must have one row per example ({len(x)}), "
                          f"got shape {np.shape(teacher_logits)}")
-    distiller = Distiller(student, teacher, temperature, alpha)
+    distiller = Distiller(student, teacher, temperature, alpha, loss_fn)
     distiller.compile(keras.optimizers.Adam(learning_rate), metrics=["accuracy"])
     target = y if teacher_logits is None else (y, np.asarray(teacher_logits, np.float32))
     cbs = list(callbacks or []) + ([EpochBar(epochs)] if progress else [])
     return distiller.fit(x, target, batch_size=batch_size, epochs=int(epochs), verbose=0,
                          validation_data=validation_data, callbacks=cbs, shuffle=True)
 
+
+
+def count_errors(model: keras.Model, x: np.ndarray, y: np.ndarray) -> int:
+    """Number of misclassified examples (Hinton et al. report test errors out of 10,000)."""
+    _check_data(x, y)
+    return int(np.sum(models.predict_logits(model, x).argmax(axis=1) != np.asarray(y)))
+
+
+def train_seeded(build, seed: int, data: tuple[np.ndarray, np.ndarray], epochs: int,
+                  teacher: keras.Model | None = None, teacher_logits: np.ndarray | None = None,
+                  temperature: float = 20.0, alpha: float = 0.1, batch_size: int = 256,
+                  learning_rate: float = 1e-3, progress: bool = False, loss_fn=None
+                  ) -> keras.Model:
+    """Seed, build a fresh student with `build()`, and train it with cosine-decayed Adam.
+
+    From scratch (plain cross-entropy) when `teacher` is None, else by distillation;
+    both runs see the same seed, data order, optimizer and schedule.
+    """
+    config.set_seed(seed)
+    student = build()
+    x, y = data
+    schedule = cosine_schedule(learning_rate, epochs, len(x), batch_size)
+    if teacher is None:
+        student.compile(optimizer=keras.optimizers.Adam(schedule), metrics=["accuracy"],
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        models.train(student, data, epochs, batch_size=batch_size, progress=progress)
+    else:
+        distill(student, teacher, data, epochs, temperature, alpha, teacher_logits,
+                batch_size=batch_size, learning_rate=schedule, progress=progress,
+                loss_fn=loss_fn)
+    return student
+
+
+def kd_explorer(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: np.ndarray):
+    """Sliders over T, alpha and example: soft targets per class and the kd_loss terms."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from compress_lib import plots
+    from compress_lib.losses import softmax
+
+    if not len(teacher_logits) == len(student_logits) == len(labels) or len(labels) == 0:
+        raise ValueError("teacher_logits, student_logits and labels must be non-empty and "
+                         "of equal length")
+
+    def show(temperature: float = 4.0, alpha: float = 0.1, index: int = 0) -> None:
+        pick = slice(index, index + 1)
+        zt, zs, y = teacher_logits[pick], student_logits[pick], np.asarray(labels)[pick]
+        hard, soft = (float(np.asarray(t)[0]) for t in kd_terms(zs, zt, y, temperature))
+        _, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+        plots.class_bars(axes[0], softmax(zt[0], temperature), f"teacher, T={temperature:g}",
+                         int(y[0]))
+        plots.class_bars(axes[1], softmax(zs[0], temperature), f"student, T={temperature:g}",
+                         int(y[0]))
+        print(f"hard CE {hard:.4f}   T^2*KL {soft:.4f}   "
+              f"loss = {alpha:.2f}*{hard:.4f} + {1 - alpha:.2f}*{soft:.4f} = "
+              f"{alpha * hard + (1 - alpha) * soft:.4f}")
+        plt.show()
+
+    return widgets.interact(
+        show,
+        temperature=widgets.FloatLogSlider(value=4.0, base=10, min=0, max=2, step=0.05,
+                                           description="T"),
+        alpha=widgets.FloatSlider(value=0.1, min=0, max=1, step=0.05, description="alpha"),
+        index=widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="example"))
