@@ -6,8 +6,12 @@ distillation needs the logits. Introduced in notebooks/01_losses.ipynb.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
+
 import keras
 import numpy as np
+from tqdm.std import tqdm
 
 MNIST_PIXELS = 784
 
@@ -91,14 +95,20 @@ def _check_data(x: np.ndarray, y: np.ndarray) -> None:
         raise ValueError("x and y must not be empty")
 
 
+def progress(iterable: Iterable | None = None, **kwargs) -> tqdm:
+    """A text progress bar on stdout: live in Jupyter and readable in stored notebooks."""
+    kwargs.setdefault("file", sys.stdout)
+    kwargs.setdefault("dynamic_ncols", False)
+    kwargs.setdefault("ncols", 100)
+    return tqdm(iterable, **kwargs)
+
+
 class EpochBar(keras.callbacks.Callback):
-    """A one-line tqdm progress bar over epochs showing loss and accuracy."""
+    """A one-line progress bar over epochs showing loss and accuracy."""
 
     def __init__(self, epochs: int):
         super().__init__()
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=epochs, desc="epochs", unit="epoch")
+        self.bar = progress(total=epochs, desc="epochs", unit="epoch")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Advance the bar and show the epoch's metrics."""

@@ -47,3 +47,21 @@ def digit(ax: plt.Axes, image: np.ndarray, title: str = "") -> plt.Axes:
     if title:
         ax.set_title(title)
     return ax
+
+
+def temperature_panel(image: np.ndarray, logits: np.ndarray, label: int,
+                      temperatures: list[float]) -> plt.Figure:
+    """A digit next to its softened class distribution at each temperature."""
+    from compress_lib.losses import softmax
+
+    if not temperatures:
+        raise ValueError("temperatures must be a non-empty list of numbers > 0")
+    fig, axes = plt.subplots(1, len(temperatures) + 1, figsize=(2.3 * (len(temperatures) + 1), 2.4),
+                             gridspec_kw={"width_ratios": [0.7] + [1.0] * len(temperatures)})
+    digit(axes[0], image, f"label {label}")
+    for ax, t in zip(axes[1:], temperatures, strict=True):
+        class_bars(ax, softmax(logits, t), f"T = {t:g}", highlight=label)
+        ax.set_ylabel("")
+    axes[1].set_ylabel("probability")
+    fig.tight_layout()
+    return fig

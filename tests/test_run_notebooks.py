@@ -69,3 +69,14 @@ def test_every_notebook_follows_the_template(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code), "stored notebook must be fully executed"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+def test_cpp_log_lines_are_stripped_but_real_stderr_kept():
+    logs = ("E0000 00:00:1795868740.200448   11081 node_def_util.cc:682] NodeDef mentions x\n"
+            "WARNING: All log messages before absl::InitializeLog() is called are written to "
+            "STDERR\nI0000 00:00:1795868627.054531   10189 cudart_stub.cc:31] Could not find\n")
+    outputs = [{"output_type": "stream", "name": "stderr", "text": logs},
+               {"output_type": "stream", "name": "stderr", "text": logs + "UserWarning: real\n"},
+               {"output_type": "stream", "name": "stdout", "text": logs}]
+    kept = run_notebooks.strip_cpp_logs(outputs)
+    assert [o["text"] for o in kept] == ["UserWarning: real\n", logs]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -23,6 +24,22 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 KEEP_NB_METADATA = ("kernelspec", "language_info")
+# TensorFlow's C++ log lines (absl format "E0000 00:00:17.. 123 file.cc:52] ..."): run noise
+# such as CUDA probing on a CPU machine, not output of the notebook's code.
+CPP_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\).*|"
+                     r"[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] .*)$\n?", re.MULTILINE)
+
+
+def strip_cpp_logs(outputs: list) -> list:
+    """Remove TensorFlow C++ log lines from stderr stream outputs (and outputs left empty)."""
+    kept = []
+    for out in outputs:
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            out["text"] = CPP_LOG.sub("", out["text"])
+            if not out["text"]:
+                continue
+        kept.append(out)
+    return kept
 
 
 def find_notebooks(selector: str | None = None, folder: Path | None = None) -> list[Path]:
@@ -37,7 +54,7 @@ def find_notebooks(selector: str | None = None, folder: Path | None = None) -> l
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop papermill's injected cell and run metadata; renumber execution counts."""
+    """Drop papermill's injected cell, run metadata and C++ log lines; renumber counts."""
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     nb.metadata = nbformat.NotebookNode(
         {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA})
@@ -48,6 +65,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
+            cell.outputs = strip_cpp_logs(cell.outputs)
             for out in cell.get("outputs", []):
                 if "execution_count" in out:
                     out["execution_count"] = count
