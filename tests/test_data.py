@@ -60,3 +60,18 @@ def test_corrupted_file_names_the_fix(tmp_path):
 def test_missing_file_without_opt_in(tmp_path):
     with pytest.raises(FileNotFoundError, match="allow_download=True"):
         data.load_mnist(path=tmp_path / "absent.npz")
+
+
+def test_opt_in_fallback_uses_keras_loader(tmp_path, monkeypatch):
+    import keras
+
+    calls = []
+    fake = (np.full((3, 28, 28), 255, np.uint8), np.arange(3, dtype=np.uint8))
+
+    def load_data():
+        calls.append(1)
+        return fake, fake
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", load_data)
+    (x, y), _ = data.load_mnist(path=tmp_path / "absent.npz", allow_download=True)
+    assert calls == [1] and x.shape == (3, 28, 28) and x.max() == 1.0 and y.tolist() == [0, 1, 2]
