@@ -9,8 +9,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from compress_lib import config, data, models  # noqa: E402
-from compress_lib.distillation import Distiller, Jitter, distill, with_jitter  # noqa: E402
-from compress_lib.losses import kd_loss  # noqa: E402
+from compress_lib.distillation import (  # noqa: E402
+    Distiller,
+    Jitter,
+    cosine_schedule,
+    count_errors,
+    distill,
+    kd_explorer,
+    train_seeded,
+    with_jitter,
+)
+from compress_lib.losses import kd_loss, seed_kd_loss  # noqa: E402
 
 
 def linear(kernel: np.ndarray, name: str) -> keras.Model:
@@ -128,3 +137,41 @@ def test_distiller_bad_input(pair):
     with pytest.raises(ValueError, match="teacher_logits"):
         distill(student, teacher, (np.zeros((4, 6)), np.zeros(4, int)), 1,
                 teacher_logits=np.zeros((3, 10)), progress=False)
+
+
+def test_count_errors_and_cosine_schedule():
+    model = linear(np.eye(6, 10, dtype="f4"), "eye")
+    x = np.eye(6, dtype="f4")
+    assert count_errors(model, x, np.arange(6)) == 0
+    assert count_errors(model, x, np.array([0, 1, 2, 3, 4, 0])) == 1
+    schedule = cosine_schedule(1e-3, epochs=2, n=1000, batch_size=100)
+    assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(20)) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        cosine_schedule(0.0, 1, 10, 1)
+
+
+def test_train_seeded_is_reproducible_and_loss_fn_is_used(pair):
+    teacher, _, x, y, zt, _ = pair
+    def build():
+        return keras.Sequential([keras.Input((6,)), keras.layers.Dense(10)])
+    a = train_seeded(build, 3, (x, y), 2, teacher, zt, 4.0, 0.5, batch_size=8)
+    b = train_seeded(build, 3, (x, y), 2, teacher, zt, 4.0, 0.5, batch_size=8)
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+    # alpha = 0: the seed formula has no gradient at all, so the student does not move
+    config.set_seed(3)
+    start = build().get_weights()[0]
+    c = train_seeded(build, 3, (x, y), 2, teacher, zt, 4.0, 0.0, batch_size=8,
+                     loss_fn=seed_kd_loss)
+    np.testing.assert_array_equal(c.get_weights()[0], start)
+    with pytest.raises(TypeError, match="loss_fn"):
+        Distiller(build(), teacher, loss_fn="kd")
+
+
+def test_kd_explorer_renders(pair):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _, _, _, y, zt, zs = pair
+    assert kd_explorer(zt, zs, y) is not None
+    with pytest.raises(ValueError, match="equal length"):
+        kd_explorer(zt, zs[:3], y)
