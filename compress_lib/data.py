@@ -5,6 +5,7 @@ Introduced in notebooks/01_losses.ipynb.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -67,12 +68,21 @@ def _subset(x: np.ndarray, y: np.ndarray, n: int | None, rng: np.random.Generato
     return x[idx], y[idx]
 
 
+@functools.lru_cache(maxsize=2)
+def _read_npz(path: Path) -> tuple[Split, Split]:
+    """Read-only uint8 arrays of a verified file, cached per process."""
+    verify(path)
+    with np.load(path) as f:
+        arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    for a in arrays:
+        a.flags.writeable = False
+    return (arrays[0], arrays[1]), (arrays[2], arrays[3])
+
+
 def _read_raw(path: Path, allow_download: bool) -> tuple[Split, Split]:
     """uint8 arrays from the bundled file, or from keras.datasets if opted in."""
     if path.exists():
-        verify(path)
-        with np.load(path) as f:
-            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+        return _read_npz(path)
     if not allow_download:
         raise FileNotFoundError(f"MNIST file not found at {path}. " + _restore_hint(path)
                                 + " Or pass allow_download=True to fetch it with "
