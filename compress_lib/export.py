@@ -76,8 +76,11 @@ def _representative(x: np.ndarray, batch_size: int = 1):
 
 
 def to_tflite(model: keras.Model, mode: str = "float32",
-              representative: np.ndarray | None = None) -> bytes:
-    """Convert a Keras model to a .tflite flatbuffer in one of MODES (int8 needs inputs)."""
+              representative: np.ndarray | None = None, per_channel: bool = True) -> bytes:
+    """Convert a Keras model to a .tflite flatbuffer in one of MODES (int8 needs inputs).
+
+    per_channel=False gives one weight scale per tensor instead of one per output channel.
+    """
     import tensorflow as tf
 
     if not isinstance(model, keras.Model):
@@ -99,6 +102,9 @@ def to_tflite(model: keras.Model, mode: str = "float32",
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
+        if not per_channel:
+            converter._experimental_disable_per_channel = True
+            converter._experimental_disable_per_channel_quantization_for_dense_layers = True
         return bytes(converter.convert())
 
 
