@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from compress_lib import models
+
 BLOCKS = ("standard", "separable", "inverted_residual")
 # MobileNet V1 body (Howard et al. 2017, Table 1): (pointwise filters, stride) per block.
 MOBILENET_V1_LAYOUT = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
@@ -260,6 +262,22 @@ def cnn_cost(kind: str, input_shape: tuple[int, ...] = (28, 28), stem: int = 16,
         total += block_cost(kind, h, w, c_in, c_out, stride, expansion)
         h, w = out_size(h, stride), out_size(w, stride)
     return total + dense_cost(c_out, _check_int("classes", classes))
+
+
+def train_cnn(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
+              batch_size: int = 128, learning_rate: float = 3e-3,
+              progress: bool = True) -> keras.callbacks.History:
+    """Train with Adam and a cosine-decayed learning rate (the MNIST recipe of notebook 05)."""
+    _check_int("epochs", epochs)
+    _check_int("batch_size", batch_size)
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+    steps = int(epochs) * -(-len(data[0]) // int(batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return models.train(model, data, epochs, batch_size, progress=progress)
 
 
 def mobilenet_v1_table(alpha: float = 1.0, rho: float = 1.0, classes: int = 1000,

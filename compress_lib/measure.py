@@ -198,3 +198,19 @@ def time_fn(fn: Callable[[], object], repeats: int = 100, warmup: int = 10) -> L
         times[i] = time.perf_counter() - start
     p10, med, p90 = np.percentile(times * 1e3, [10, 50, 90])
     return Latency(float(med), float(p10), float(p90), int(repeats))
+
+
+def compare_fns(fns: dict[str, Callable[[], object]], repeats: int = 100, warmup: int = 10,
+                rounds: int = 10) -> dict[str, Latency]:
+    """Time several functions in interleaved rounds (fair on a shared, busy CPU)."""
+    if not isinstance(fns, dict) or not fns:
+        raise ValueError("fns must be a non-empty dict of name -> function")
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= repeats:
+        raise ValueError(f"rounds must be an int in [1, repeats={repeats}], got {rounds!r}")
+    parts: dict[str, list[Latency]] = {name: [] for name in fns}
+    for r in range(rounds):
+        for name, fn in fns.items():
+            parts[name].append(time_fn(fn, repeats // rounds, warmup if r == 0 else 1))
+    return {name: Latency(*(float(np.median([getattr(p, f) for p in ps]))
+                            for f in ("median_ms", "p10_ms", "p90_ms")),
+                          sum(p.repeats for p in ps)) for name, ps in parts.items()}

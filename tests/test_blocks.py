@@ -139,3 +139,18 @@ def test_bad_input():
         blocks.inverted_residual_cost(8, 8, 3, 3, expansion=0)
     with pytest.raises(ValueError, match="bits"):
         blocks.predicted_bytes(blocks.ZERO, 4)
+
+
+def test_train_cnn_learns_a_tiny_task():
+    from compress_lib import config
+
+    config.set_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((256, 8, 8)).astype("float32")
+    y = (x[:, :4].mean(axis=(1, 2)) > x[:, 4:].mean(axis=(1, 2))).astype("int64")
+    model = blocks.cnn("separable", input_shape=(8, 8), stem=8, stages=((8, 1),), classes=2)
+    history = blocks.train_cnn(model, (x, y), epochs=3, batch_size=32, progress=False)
+    assert float(model.optimizer.learning_rate) < 3e-3 * 0.01  # cosine decayed to ~0
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    with pytest.raises(ValueError, match="epochs"):
+        blocks.train_cnn(model, (x, y), epochs=0)

@@ -87,3 +87,16 @@ def test_unsupported_layer_is_a_clear_error_only_when_strict():
     assert measure.count_macs(m) == 0  # lenient default, as before
     with pytest.raises(TypeError, match="layer"):
         measure.layer_ops("bn")
+
+
+def test_compare_fns_interleaves_and_counts():
+    calls = []
+    out = measure.compare_fns({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                              repeats=20, warmup=2, rounds=4)
+    assert set(out) == {"a", "b"} and out["a"].repeats == 20
+    assert calls[:2] == ["a", "a"] and "b" in calls[:10]  # round 1 of a, then round 1 of b
+    assert len(calls) == 2 * (20 + 2 + 3)  # warmup 2 in round 1, 1 in each later round
+    with pytest.raises(ValueError, match="rounds"):
+        measure.compare_fns({"a": lambda: None}, repeats=3, rounds=5)
+    with pytest.raises(ValueError, match="fns"):
+        measure.compare_fns({})
