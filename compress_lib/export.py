@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import sys
 import tempfile
@@ -29,10 +30,13 @@ RESOLVERS = ("auto", "builtin", "reference")
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Silence Python and C-level stdout/stderr (TF converter and LiteRT chatter)."""
+    """Silence Python and C-level stdout/stderr and TF's logger (converter, LiteRT chatter)."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = []
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
     with tempfile.TemporaryFile() as sink:
         try:
             for fd in (1, 2):
@@ -48,6 +52,7 @@ def quiet() -> Iterator[None]:
             for fd, copy in saved:
                 os.dup2(copy, fd)
                 os.close(copy)
+            tf_logger.setLevel(level)
 
 
 def _check_mode(mode: str) -> None:

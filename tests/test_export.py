@@ -1,5 +1,6 @@
 """Tests for compress_lib.export: conversion modes, LiteRT evaluation, latency, bad input."""
 
+import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -104,12 +105,15 @@ def test_latency(buffers):
     assert set(both) == {"float32", "int8"} and both["int8"].repeats == 20
 
 
-def test_conversion_is_quiet(trained, mnist, capfd):
-    """The converter's logs and the exporter's 'Saved artifact' lines are silenced."""
+def test_conversion_is_quiet(trained, mnist, capfd, caplog):
+    """The converter's logs, TF's INFO logger and 'Saved artifact' lines are silenced."""
     (x, _), _ = mnist
+    caplog.set_level(logging.INFO, logger="tensorflow")
     export.to_tflite(trained, "int8", representative=x[:10])
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+    assert not [r for r in caplog.records if r.name == "tensorflow"]
+    assert logging.getLogger("tensorflow").level == logging.INFO  # restored
 
 
 @pytest.mark.parametrize("kwargs, match", [
