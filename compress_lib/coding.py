@@ -153,9 +153,15 @@ def model_storage(model: keras.Model, index_bits: int = 5, value_bits: int = 32)
 
 
 def keras_file_bytes(model: keras.Model) -> tuple[int, int]:
-    """(bytes of the model saved as a .keras file, bytes of that file gzip-compressed)."""
+    """(bytes of the model saved as a .keras file, bytes of that file gzip-compressed).
+
+    A compiled model is saved without its optimizer state (Adam would triple the size).
+    """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    if getattr(model, "optimizer", None) is not None:  # an uncompiled copy from the config
+        weights, model = model.get_weights(), type(model).from_config(model.get_config())
+        model.set_weights(weights)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
         model.save(path)

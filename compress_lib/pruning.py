@@ -10,11 +10,13 @@ Introduced in notebooks/04_pruning.ipynb.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 
+from compress_lib.measure import Latency, time_fn
 from compress_lib.measure import _layers as leaf_layers
 from compress_lib.models import accuracy, compile_classifier, train
 
@@ -268,15 +270,15 @@ def prune(model: keras.Model, sparsity: float | dict[str, float] | None = None,
 
 
 def strip(model: keras.Model) -> keras.Model:
-    """A plain copy of the model without mask constraints, pruned weights exactly zero."""
+    """A plain, uncompiled copy of the model: no mask constraints, pruned weights exactly zero."""
     masks = {id(layer.kernel): layer.kernel.constraint.mask for layer in leaf_layers(model)
              if isinstance(getattr(getattr(layer, "kernel", None), "constraint", None),
                            MaskConstraint)}
     weights = [np.asarray(v) * np.asarray(masks[id(v)]) if id(v) in masks else np.asarray(v)
                for v in model.weights]
-    clone = keras.models.clone_model(model)
-    clone.set_weights(weights)
-    return clone
+    plain = type(model).from_config(model.get_config())  # uncompiled, no constraints attached
+    plain.set_weights(weights)
+    return plain
 
 
 def sparsity_table(model: keras.Model) -> list[dict]:
@@ -323,13 +325,13 @@ class PruningCallback(keras.callbacks.Callback):
         self.step = int(np.asarray(self.model.optimizer.iterations))
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Update the masks on the schedule's pruning steps."""
+        """Update the masks on the schedule's pruning steps, then count the step.
+
+        No on_train_batch_end hook: that would make Keras wait for every step's logs.
+        """
         if self.schedule.should_prune(self.step):
             sparsity = self.schedule.sparsity(self.step)
             apply_masks(self.model, compute_masks(self.targets, sparsity, self.scope))
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Advance the step counter."""
         self.step += 1
 
 
@@ -381,6 +383,27 @@ def sensitivity_scan(model: keras.Model, x: np.ndarray, y: np.ndarray,
 
 
 # ---------------------------------------------------------------- structured pruning
+
+def keras_latency(models: dict[str, keras.Model], batch_size: int = 1, repeats: int = 200,
+                  rounds: int = 10) -> dict[str, Latency]:
+    """Latency of compiled Keras forward passes, timed in interleaved rounds (busy-CPU fair)."""
+    import tensorflow as tf
+
+    if not models or repeats < rounds or rounds < 1:
+        raise ValueError(f"need a non-empty dict and repeats >= rounds >= 1, got {rounds=}")
+    fns = {}
+    for name, model in models.items():
+        x = tf.constant(np.zeros((batch_size, *model.input_shape[1:]), np.float32))
+        call = tf.function(lambda x, model=model: model(x, training=False))
+        fns[name] = lambda call=call, x=x: call(x).numpy()
+    parts: dict[str, list[Latency]] = {name: [] for name in models}
+    for r in range(rounds):
+        for name, fn in fns.items():
+            parts[name].append(time_fn(fn, repeats // rounds, 10 if r == 0 else 1))
+    return {name: Latency(*(float(np.median([getattr(p, k) for p in ps]))
+                            for k in ("median_ms", "p10_ms", "p90_ms")),
+                          sum(p.repeats for p in ps)) for name, ps in parts.items()}
+
 
 def unit_scores(kernel: np.ndarray, norm: str = "l1") -> np.ndarray:
     """Importance of each output unit/filter: L1 or L2 norm of its incoming weights."""
@@ -475,3 +498,83 @@ def structured_prune(model: keras.Model, keep: float | int | dict[str, float | i
     for layer, weights in zip(new_layers, new_weights, strict=True):
         layer.set_weights(weights)
     return smaller
+
+
+# ---------------------------------------------------------------- TF-MOT side by side
+
+def tf_keras_copy(model: keras.Model):
+    """The same Dense/Dropout stack as a tf_keras (Keras 2) Sequential with the same weights."""
+    import tf_keras
+
+    layers = [tf_keras.Input(model.input_shape[1:])]
+    for layer in leaf_layers(model):
+        if isinstance(layer, keras.layers.Dense):
+            layers.append(tf_keras.layers.Dense(layer.units, name=layer.name,
+                                                activation=layer.get_config()["activation"]))
+        elif isinstance(layer, keras.layers.Dropout):
+            layers.append(tf_keras.layers.Dropout(layer.rate))
+        elif not isinstance(layer, keras.layers.InputLayer):
+            raise TypeError(f"only Dense/Dropout models can be copied, got {layer.name!r}")
+    copy = tf_keras.Sequential(layers, name=f"{model.name}_tf_keras")
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _keras3_copy(model: keras.Model, learning_rate: float) -> keras.Model:
+    """A compiled clone of a Keras 3 model with the same weights."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return compile_classifier(copy, learning_rate)
+
+
+def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndarray],
+                       test_data: tuple[np.ndarray, np.ndarray], sparsity: float, epochs: int,
+                       learning_rate: float = 1e-4, batch_size: int = 128,
+                       frequency: int = 100, plain: bool = False, progress: bool = True) -> dict:
+    """Prune copies of a trained MLP with this module (Keras 3) and TF-MOT (tf_keras).
+
+    Same weights, data, optimizer and PolynomialDecay schedule (0 -> sparsity over the first
+    two thirds of the steps); epochs alternate between the two so both see the same CPU load.
+    Returns accuracies, sparsities and the median seconds per epoch of each (with `plain`,
+    also of unpruned copies trained alongside in Keras 3 and tf_keras: the pruning overhead).
+    """
+    import tensorflow_model_optimization as tfmot  # sets TF_USE_LEGACY_KERAS; Keras 3 unharmed
+    import tf_keras
+    from tqdm.auto import tqdm
+
+    check_sparsity(sparsity)
+    (x, y), (xt, yt) = train_data, test_data
+    end = 2 * epochs * int(np.ceil(len(x) / batch_size)) // 3 // frequency * frequency
+    if end < 1:
+        raise ValueError(f"frequency={frequency} is too large for {epochs} epochs of this data")
+    ours = _keras3_copy(model, learning_rate)
+    callback = PruningCallback(PolynomialDecay(0.0, sparsity, 0, end, frequency=frequency),
+                               verbose=False)
+    sched = tfmot.sparsity.keras.PolynomialDecay(0.0, sparsity, 0, end, frequency=frequency)
+    theirs = tfmot.sparsity.keras.prune_low_magnitude(tf_keras_copy(model),
+                                                      pruning_schedule=sched)
+    runs = {"compress_lib": (ours, [callback]),
+            "tfmot": (theirs, [tfmot.sparsity.keras.UpdatePruningStep()])}
+    if plain:
+        runs["plain_keras3"] = (_keras3_copy(model, learning_rate), [])
+        runs["plain_tf_keras"] = (tf_keras_copy(model), [])
+    for net in (theirs, runs.get("plain_tf_keras", (theirs,))[0]):
+        net.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), metrics=["accuracy"],
+                    loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in tqdm(range(epochs), desc=f"epochs at {sparsity:.0%}", disable=not progress):
+        for name, (net, callbacks) in runs.items():
+            start = time.perf_counter()
+            net.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks)
+            seconds[name].append(time.perf_counter() - start)
+    stripped = tfmot.sparsity.keras.strip_pruning(theirs)
+    kernels = [w for w in stripped.get_weights() if w.ndim > 1]
+    their_acc = float(np.mean(stripped.predict(xt, batch_size=1024, verbose=0).argmax(1) == yt))
+    kept = sum(r["nonzero"] for r in sparsity_table(ours))
+    total = sum(r["weights"] for r in sparsity_table(ours))
+    return {"target_sparsity": sparsity, "epochs": epochs,
+            "compress_lib_accuracy": accuracy(strip(ours), xt, yt), "tfmot_accuracy": their_acc,
+            "compress_lib_sparsity": round(1 - kept / total, 4),
+            "tfmot_sparsity": round(1 - sum(int(np.count_nonzero(k)) for k in kernels)
+                                    / sum(k.size for k in kernels), 4),
+            **{f"{name}_s_per_epoch": float(np.median(t)) for name, t in seconds.items()}}

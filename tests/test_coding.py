@@ -124,6 +124,9 @@ def test_model_storage_and_file_bytes():
     assert rows[-1]["weights"] == sum(r["weights"] for r in rows[:-1]) == model.count_params()
     raw, zipped = C.keras_file_bytes(model)
     assert raw > 4 * model.count_params() and zipped > 0
+    models.compile_classifier(model)
+    model.fit(np.zeros((4, 784)), np.zeros(4), verbose=0)  # creates Adam's two slots per weight
+    assert C.keras_file_bytes(model)[0] < raw + 4 * model.count_params()  # no optimizer state
 
 
 def test_bad_input():
