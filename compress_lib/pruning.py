@@ -533,8 +533,9 @@ def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndar
                        frequency: int = 100, plain: bool = False, progress: bool = True) -> dict:
     """Prune copies of a trained MLP with this module (Keras 3) and TF-MOT (tf_keras).
 
-    Same weights, data, optimizer and PolynomialDecay schedule (0 -> sparsity over the first
-    two thirds of the steps); epochs alternate between the two so both see the same CPU load.
+    Same weights, optimizer, PolynomialDecay schedule (0 -> sparsity over the first two thirds
+    of the steps) and batches (each epoch's shuffle is shared); epochs alternate between the
+    two so that both see the same CPU load.
     Returns accuracies, sparsities and the median seconds per epoch of each (with `plain`,
     also of unpruned copies trained alongside in Keras 3 and tf_keras: the pruning overhead).
     """
@@ -562,10 +563,14 @@ def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndar
         net.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), metrics=["accuracy"],
                     loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     seconds: dict[str, list[float]] = {name: [] for name in runs}
+    rng = np.random.default_rng(0)
     for _ in tqdm(range(epochs), desc=f"epochs at {sparsity:.0%}", disable=not progress):
+        order = rng.permutation(len(x))
+        xe, ye = x[order], y[order]
         for name, (net, callbacks) in runs.items():
             start = time.perf_counter()
-            net.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks)
+            net.fit(xe, ye, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks,
+                    shuffle=False)
             seconds[name].append(time.perf_counter() - start)
     stripped = tfmot.sparsity.keras.strip_pruning(theirs)
     kernels = [w for w in stripped.get_weights() if w.ndim > 1]
