@@ -123,12 +123,18 @@ def relative_bits(code: RelativeIndex, value_bits: int = 32) -> int:
     return int(code.values.size * (code.index_bits + value_bits))
 
 
-def gzip_array_bytes(w: np.ndarray, level: int = 9) -> int:
-    """Bytes of w stored densely as float32 and then gzip-compressed."""
+def gzip_size(data: bytes, level: int = 9) -> int:
+    """Bytes of `data` after gzip (e.g. a .tflite buffer shipped compressed)."""
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
     if not 0 <= level <= 9:
         raise ValueError(f"level must be in [0, 9], got {level}")
-    raw = np.asarray(w, dtype=np.float32).tobytes()
-    return len(gzip.compress(raw, compresslevel=level, mtime=0))
+    return len(gzip.compress(data, compresslevel=level, mtime=0))
+
+
+def gzip_array_bytes(w: np.ndarray, level: int = 9) -> int:
+    """Bytes of w stored densely as float32 and then gzip-compressed."""
+    return gzip_size(np.asarray(w, dtype=np.float32).tobytes(), level)
 
 
 def sparse_storage(w: np.ndarray, index_bits: int = 5, value_bits: int = 32) -> dict:
@@ -167,4 +173,4 @@ def keras_file_bytes(model: keras.Model) -> tuple[int, int]:
         model.save(path)
         with open(path, "rb") as f:
             data = f.read()
-    return len(data), len(gzip.compress(data, compresslevel=9, mtime=0))
+    return len(data), gzip_size(data)

@@ -19,6 +19,7 @@ import numpy as np
 from compress_lib.measure import Latency, time_fn
 from compress_lib.measure import _layers as leaf_layers
 from compress_lib.models import accuracy, compile_classifier, train
+from compress_lib.models import progress as progress_bar
 
 PRUNABLE = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 STRUCTURED = (keras.layers.Dense, keras.layers.Conv2D)
@@ -346,10 +347,9 @@ def iterative_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
     levels = [max(s.values()) if isinstance(s, dict) else s for s in sparsities]
     if any(b < a for a, b in zip(levels, levels[1:], strict=False)):
         raise ValueError(f"sparsities must be non-decreasing, got {levels}")
-    from tqdm.auto import tqdm
-
     rows = []
-    for i, sparsity in enumerate(tqdm(sparsities, desc="prune rounds", disable=not progress)):
+    rounds = progress_bar(sparsities, desc="prune rounds", disable=not progress)
+    for i, sparsity in enumerate(rounds):
         prune(model, sparsity, scope)
         compile_classifier(model, learning_rate)
         train(model, data, epochs, batch_size=batch_size, progress=False)
@@ -370,10 +370,8 @@ def sensitivity_scan(model: keras.Model, x: np.ndarray, y: np.ndarray,
     """Accuracy when each layer alone is magnitude-pruned (no retraining); weights restored."""
     targets, _ = select_layers(model, layers)
     sparsities = [check_sparsity(s, "sparsities[i]") for s in sparsities]
-    from tqdm.auto import tqdm
-
     rows = []
-    for layer in tqdm(targets, desc="layers", disable=not progress):
+    for layer in progress_bar(targets, desc="layers", disable=not progress):
         original = np.asarray(layer.kernel)
         for s in sparsities:
             layer.kernel.assign(original * magnitude_mask(original, s))
@@ -541,8 +539,6 @@ def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndar
     """
     import tensorflow_model_optimization as tfmot  # sets TF_USE_LEGACY_KERAS; Keras 3 unharmed
     import tf_keras
-    from tqdm.auto import tqdm
-
     check_sparsity(sparsity)
     (x, y), (xt, yt) = train_data, test_data
     end = 2 * epochs * int(np.ceil(len(x) / batch_size)) // 3 // frequency * frequency
@@ -564,7 +560,7 @@ def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndar
                     loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     rng = np.random.default_rng(0)
-    for _ in tqdm(range(epochs), desc=f"epochs at {sparsity:.0%}", disable=not progress):
+    for _ in progress_bar(range(epochs), desc=f"epochs at {sparsity:.0%}", disable=not progress):
         order = rng.permutation(len(x))
         xe, ye = x[order], y[order]
         for name, (net, callbacks) in runs.items():

@@ -138,3 +138,12 @@ def test_bad_input():
         C.csr_encode(np.array([]))
     with pytest.raises(TypeError, match="keras.Model"):
         C.model_storage(np.ones(3))
+    with pytest.raises(TypeError, match="data must be bytes"):
+        C.gzip_size(np.ones(3))
+
+
+def test_gzip_sizes():
+    zeros = np.zeros(10000, np.float32)
+    assert C.gzip_array_bytes(zeros) == C.gzip_size(zeros.tobytes()) < 200
+    noise = np.random.default_rng(0).random(10000).astype(np.float32)
+    assert C.gzip_array_bytes(noise) > 30000
