@@ -10,49 +10,15 @@ Introduced in notebooks/02_quantization.ipynb.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import os
-import sys
-import tempfile
 import warnings
-from collections.abc import Iterator
 
 import keras
 import numpy as np
 
-from compress_lib import measure
+from compress_lib import measure, quiet
 
 MODES = ("float32", "float16", "dynamic", "int8")
 RESOLVERS = ("auto", "builtin", "reference")
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence Python and C-level stdout/stderr and TF's logger (converter, LiteRT chatter)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = []
-    tf_logger = logging.getLogger("tensorflow")
-    level = tf_logger.level
-    tf_logger.setLevel(logging.ERROR)
-    with tempfile.TemporaryFile() as sink:
-        try:
-            for fd in (1, 2):
-                try:
-                    saved.append((fd, os.dup(fd)))
-                    os.dup2(sink.fileno(), fd)
-                except OSError:
-                    pass
-            with contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
-                yield
-        finally:
-            for fd, copy in saved:
-                os.dup2(copy, fd)
-                os.close(copy)
-            tf_logger.setLevel(level)
 
 
 def _check_mode(mode: str) -> None:
