@@ -1,5 +1,7 @@
-"""Cross-entropy and (temperature) softmax in NumPy.
+"""Cross-entropy and (temperature) softmax in NumPy; knowledge-distillation losses.
 
+The distillation losses at the end (kd_terms, kd_loss, seed_kd_loss) use keras.ops, so
+they are differentiable; they are taught in notebooks/03_distillation.ipynb.
 Introduced in notebooks/01_losses.ipynb.
 """
 
