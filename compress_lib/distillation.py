@@ -99,6 +99,9 @@ class Distiller(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """alpha * CE(labels, student) + (1 - alpha) * T^2 * KL(teacher_T || student_T)."""
+        if sample_weight is not None:
+            raise ValueError("Distiller does not support sample_weight (class_weight); "
+                             "pass sample_weight=None")
         if y_pred is None:
             y_pred = self(x, training=training)
         labels, teacher_logits = self._split(x, y)

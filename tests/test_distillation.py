@@ -134,6 +134,9 @@ def test_distiller_bad_input(pair):
         Distiller(student, teacher, alpha=1.2)
     with pytest.raises(ValueError, match="loss"):
         Distiller(student, teacher).compile("adam", loss="mse")
+    with pytest.raises(ValueError, match="sample_weight"):
+        Distiller(student, teacher).compute_loss(np.zeros((2, 6), "f4"), np.zeros(2, int),
+                                                 sample_weight=np.ones(2))
     with pytest.raises(ValueError, match="teacher_logits"):
         distill(student, teacher, (np.zeros((4, 6)), np.zeros(4, int)), 1,
                 teacher_logits=np.zeros((3, 10)), progress=False)
