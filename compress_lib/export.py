@@ -181,21 +181,5 @@ def compare_latency(buffers: dict[str, bytes], repeats: int = 100, warmup: int =
     """Latency of several .tflite models timed in interleaved rounds (fair on a busy CPU)."""
     if not buffers:
         raise ValueError("buffers must be a non-empty dict of name -> .tflite bytes")
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds must be a positive int, got {rounds!r}")
-    if repeats < rounds:
-        raise ValueError(f"repeats must be >= rounds ({rounds}), got {repeats}")
     invokers = {name: _invoker(buf, batch_size, num_threads) for name, buf in buffers.items()}
-    medians: dict[str, list[measure.Latency]] = {name: [] for name in buffers}
-    for r in range(rounds):
-        for name, fn in invokers.items():
-            medians[name].append(measure.time_fn(fn, repeats // rounds, warmup if r == 0 else 1))
-    return {name: _merge(parts) for name, parts in medians.items()}
-
-
-def _merge(parts: list[measure.Latency]) -> measure.Latency:
-    """Combine per-round timings: the median of the rounds' medians and percentiles."""
-    return measure.Latency(float(np.median([p.median_ms for p in parts])),
-                           float(np.median([p.p10_ms for p in parts])),
-                           float(np.median([p.p90_ms for p in parts])),
-                           int(sum(p.repeats for p in parts)))
+    return measure.compare_fns(invokers, repeats=repeats, warmup=warmup, rounds=rounds)

@@ -109,18 +109,18 @@ def layer_ops(layer: keras.layers.Layer) -> int:
     return out * int(np.prod(layer.pool_size))
 
 
-def _layers(model: keras.Model) -> list[keras.layers.Layer]:
+def leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Leaf layers of a model, descending into nested models."""
     out: list[keras.layers.Layer] = []
     for layer in model.layers:
-        out.extend(_layers(layer) if isinstance(layer, keras.Model) else [layer])
+        out.extend(leaf_layers(layer) if isinstance(layer, keras.Model) else [layer])
     return out
 
 
 def _model_layers(model: keras.Model, strict: bool) -> list[keras.layers.Layer]:
     """Leaf layers of a checked model; with strict, every layer must be supported."""
     _check_model(model)
-    layers = _layers(model)
+    layers = leaf_layers(model)
     if strict:
         for layer in layers:
             _check_supported(layer)

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from compress_lib.measure import Latency, time_fn
-from compress_lib.measure import _layers as leaf_layers
+from compress_lib.measure import Latency, compare_fns, leaf_layers
 from compress_lib.models import accuracy, compile_classifier, train
 from compress_lib.models import progress as progress_bar
 
@@ -394,13 +393,7 @@ def keras_latency(models: dict[str, keras.Model], batch_size: int = 1, repeats: 
         x = tf.constant(np.zeros((batch_size, *model.input_shape[1:]), np.float32))
         call = tf.function(lambda x, model=model: model(x, training=False))
         fns[name] = lambda call=call, x=x: call(x).numpy()
-    parts: dict[str, list[Latency]] = {name: [] for name in models}
-    for r in range(rounds):
-        for name, fn in fns.items():
-            parts[name].append(time_fn(fn, repeats // rounds, 10 if r == 0 else 1))
-    return {name: Latency(*(float(np.median([getattr(p, k) for p in ps]))
-                            for k in ("median_ms", "p10_ms", "p90_ms")),
-                          sum(p.repeats for p in ps)) for name, ps in parts.items()}
+    return compare_fns(fns, repeats=repeats, warmup=10, rounds=rounds)
 
 
 def unit_scores(kernel: np.ndarray, norm: str = "l1") -> np.ndarray:
