@@ -24,6 +24,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 KEEP_NB_METADATA = ("kernelspec", "language_info")
+CELL_TIMEOUT_S = 1800  # a cell running longer than this is treated as hung and fails the run
 # TensorFlow's C++ log lines (absl format "E0000 00:00:17.. 123 file.cc:52] ..."): run noise
 # such as CUDA probing on a CPU machine, not output of the notebook's code.
 CPP_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\).*|"
@@ -84,7 +85,8 @@ def execute(path: Path, profile: str, output: Path | None = None) -> float:
             executed = Path(tmp) / path.name
             pm.execute_notebook(str(path), str(executed), parameters={"PROFILE": profile},
                                 cwd=str(path.parent), kernel_name="python3", progress_bar=True,
-                                request_save_on_cell_execute=False)
+                                request_save_on_cell_execute=False,
+                                execution_timeout=CELL_TIMEOUT_S, start_timeout=120)
             nb = clean(nbformat.read(executed, as_version=4))
     finally:
         if env_profile is None:
