@@ -547,15 +547,8 @@ def fake_quant_activation(x, lo, hi, bits: int):
     return (q - zero) * scale
 
 
-def _weight_bits_config(layer: keras.layers.Layer, config: dict) -> dict:
-    """Add the layer's weight_bits to a Keras config."""
-    config.update({"weight_bits": layer.weight_bits})
-    return config
-
-
-@keras.saving.register_keras_serializable(package="compress_lib")
-class QuantDense(keras.layers.Dense):
-    """Dense whose kernel is fake-quantized (symmetric, per output channel) in every call."""
+class _WeightQuantMixin:
+    """Shared part of the QAT layers: a weight_bits setting and the fake-quantized kernel."""
 
     def __init__(self, *args, weight_bits: int = 8, **kwargs):
         super().__init__(*args, **kwargs)
@@ -565,15 +558,20 @@ class QuantDense(keras.layers.Dense):
         """The kernel as the integer grid sees it."""
         return fake_quant_weight(self.kernel, self.weight_bits, channel_axes(self))
 
+    def get_config(self) -> dict:
+        """Keras config including weight_bits."""
+        return {**super().get_config(), "weight_bits": self.weight_bits}
+
+
+@keras.saving.register_keras_serializable(package="compress_lib")
+class QuantDense(_WeightQuantMixin, keras.layers.Dense):
+    """Dense whose kernel is fake-quantized (symmetric, per output channel) in every call."""
+
     def call(self, inputs, training=None):
         """x W_q + b, then the activation."""
         x = ops.matmul(inputs, self.quantized_kernel())
         x = x if self.bias is None else ops.add(x, self.bias)
         return x if self.activation is None else self.activation(x)
-
-    def get_config(self) -> dict:
-        """Keras config including weight_bits."""
-        return _weight_bits_config(self, super().get_config())
 
 
 def _conv_bias_activation(layer, outputs):
@@ -586,37 +584,17 @@ def _conv_bias_activation(layer, outputs):
 
 
 @keras.saving.register_keras_serializable(package="compress_lib")
-class QuantConv2D(keras.layers.Conv2D):
+class QuantConv2D(_WeightQuantMixin, keras.layers.Conv2D):
     """Conv2D whose kernel is fake-quantized per output channel in every call."""
-
-    def __init__(self, *args, weight_bits: int = 8, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.weight_bits = _check_bits(weight_bits, low=2)
-
-    def quantized_kernel(self):
-        """The kernel as the integer grid sees it."""
-        return fake_quant_weight(self.kernel, self.weight_bits, channel_axes(self))
 
     def call(self, inputs):
         """conv(x, W_q) + b, then the activation."""
         return _conv_bias_activation(self, self.convolution_op(inputs, self.quantized_kernel()))
 
-    def get_config(self) -> dict:
-        """Keras config including weight_bits."""
-        return _weight_bits_config(self, super().get_config())
-
 
 @keras.saving.register_keras_serializable(package="compress_lib")
-class QuantDepthwiseConv2D(keras.layers.DepthwiseConv2D):
+class QuantDepthwiseConv2D(_WeightQuantMixin, keras.layers.DepthwiseConv2D):
     """DepthwiseConv2D whose kernel is fake-quantized per channel in every call."""
-
-    def __init__(self, *args, weight_bits: int = 8, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.weight_bits = _check_bits(weight_bits, low=2)
-
-    def quantized_kernel(self):
-        """The kernel as the integer grid sees it."""
-        return fake_quant_weight(self.kernel, self.weight_bits, channel_axes(self))
 
     def call(self, inputs):
         """depthwise_conv(x, W_q) + b, then the activation."""
@@ -624,10 +602,6 @@ class QuantDepthwiseConv2D(keras.layers.DepthwiseConv2D):
                                      padding=self.padding, dilation_rate=self.dilation_rate,
                                      data_format=self.data_format)
         return _conv_bias_activation(self, outputs)
-
-    def get_config(self) -> dict:
-        """Keras config including weight_bits."""
-        return _weight_bits_config(self, super().get_config())
 
 
 @keras.saving.register_keras_serializable(package="compress_lib")

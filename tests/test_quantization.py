@@ -331,3 +331,11 @@ def test_qat_rejects_functional_models():
         q.quantize_model(functional)
     with pytest.raises(ValueError, match="bits"):
         q.quantize_model(models.seed_mlp(), weight_bits=1)
+
+
+def test_qat_layers_round_trip_through_config():
+    for layer in (q.QuantDense(4, weight_bits=3), q.QuantConv2D(2, 3, weight_bits=5),
+                  q.QuantDepthwiseConv2D(3, weight_bits=6)):
+        clone = type(layer).from_config(layer.get_config())
+        assert clone.weight_bits == layer.weight_bits
+        assert clone.get_config() == layer.get_config()
