@@ -5,27 +5,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from compress_lib import data, export, measure, models  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    """A small flattened MNIST subset."""
-    return data.load_mnist(flatten=True, n_train=1000, n_test=300)
-
-
-@pytest.fixture(scope="module")
-def trained(mnist):
-    """The 784-128-64-10 MLP after one short epoch."""
-    (x, y), _ = mnist
-    keras.utils.set_random_seed(0)
-    model = models.compile_classifier(models.seed_mlp())
-    models.train(model, (x, y), epochs=1, progress=False)
-    return model
+from compress_lib import export, measure, models  # noqa: E402
 
 
 @pytest.fixture(scope="module")

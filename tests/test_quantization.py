@@ -12,7 +12,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from compress_lib import data, export, models  # noqa: E402
+from compress_lib import export, models  # noqa: E402
 from compress_lib import quantization as q  # noqa: E402
 
 FLOATS = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False, width=64)
@@ -217,22 +217,6 @@ def test_requantization_ties():
 
 
 # ---------------------------------------------------------------- models: int8, k-means, QAT
-
-@pytest.fixture(scope="module")
-def mnist():
-    """A small flattened MNIST subset."""
-    return data.load_mnist(flatten=True, n_train=1500, n_test=500)
-
-
-@pytest.fixture(scope="module")
-def trained(mnist):
-    """The 784-128-64-10 MLP after one short epoch."""
-    (x, y), _ = mnist
-    keras.utils.set_random_seed(0)
-    model = models.compile_classifier(models.seed_mlp())
-    models.train(model, (x, y), epochs=1, progress=False)
-    return model
-
 
 def test_integer_only_inference_matches_litert(trained, mnist):
     """Our numpy int8 pipeline equals LiteRT's reference kernels bit for bit, and our own
