@@ -527,8 +527,9 @@ def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndar
     Same weights, optimizer, PolynomialDecay schedule (0 -> sparsity over the first two thirds
     of the steps) and batches (each epoch's shuffle is shared); epochs alternate between the
     two so that both see the same CPU load.
-    Returns accuracies, sparsities and the median seconds per epoch of each (with `plain`,
-    also of unpruned copies trained alongside in Keras 3 and tf_keras: the pruning overhead).
+    Returns accuracies, sparsities, every epoch's seconds and the median seconds per epoch of
+    each, the first (tracing) epoch left out (with `plain`, also of unpruned copies trained
+    alongside in Keras 3 and tf_keras: the pruning overhead).
     """
     import tensorflow_model_optimization as tfmot  # sets TF_USE_LEGACY_KERAS; Keras 3 unharmed
     import tf_keras
@@ -571,4 +572,5 @@ def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndar
             "compress_lib_sparsity": round(1 - kept / total, 4),
             "tfmot_sparsity": round(1 - sum(int(np.count_nonzero(k)) for k in kernels)
                                     / sum(k.size for k in kernels), 4),
-            **{f"{name}_s_per_epoch": float(np.median(t)) for name, t in seconds.items()}}
+            **{f"{name}_s_per_epoch": float(np.median(t[1:] or t)) for name, t in seconds.items()},
+            "epoch_seconds": {name: [round(s, 3) for s in t] for name, t in seconds.items()}}

@@ -316,3 +316,22 @@ def test_structured_bad_input():
         P.structured_prune(_cnn(), 0.5)
     with pytest.raises(ValueError, match="norm must be"):
         P.unit_scores(np.ones((3, 2)), "l3")
+
+
+# ---------------------------------------------------------------- side by side with TF-MOT
+
+def test_compare_with_tfmot_same_sparsity_and_median_of_later_epochs(mnist):
+    pytest.importorskip("tensorflow_model_optimization")
+    (x, y), (xt, yt) = mnist
+    keras.utils.set_random_seed(0)
+    model = models.compile_classifier(models.lenet_300_100())
+    r = P.compare_with_tfmot(model, (x, y), (xt, yt), 0.8, epochs=3, frequency=5, plain=True,
+                             progress=False)
+    assert r["compress_lib_sparsity"] == r["tfmot_sparsity"] == 0.8
+    assert set(r["epoch_seconds"]) == {"compress_lib", "tfmot", "plain_keras3", "plain_tf_keras"}
+    for name, times in r["epoch_seconds"].items():
+        assert len(times) == 3 and min(times) > 0
+        assert r[f"{name}_s_per_epoch"] == pytest.approx(np.median(times[1:]), abs=1e-3)
+    assert abs(r["compress_lib_accuracy"] - r["tfmot_accuracy"]) < 0.1
+    assert keras.__version__.startswith("3.")  # TF-MOT's import left Keras 3 usable
+    assert isinstance(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), keras.Model)
