@@ -1,17 +1,29 @@
-"""Run profiles (quick / full) and seeding.
+"""Run profiles (quick / full), seeding, and the one explicit set-up call of every notebook.
 
+Importing this module (or any numpy-only module of the package) sets nothing and does not
+import TensorFlow; `setup()` does the process-wide set-up and prints what it set.
 Introduced in notebooks/01_losses.ipynb.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import random
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from compress_lib._checks import check_int
+
+__all__ = ["PROFILES", "PROFILE_ENV", "Profile", "get_profile", "quiet", "set_seed", "setup"]
+
 PROFILE_ENV = "COMPRESS_PROFILE"
+TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 
 
 @dataclass(frozen=True)
@@ -41,17 +53,58 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
-def set_seed(seed: int = 0, deterministic: bool = True) -> None:
-    """Seed Python, NumPy and Keras/TensorFlow; optionally make TF ops deterministic."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    import keras
-    import tensorflow as tf
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence Python- and C-level stdout/stderr and TF's logger (C++ logs, TFLite converter)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    saved: list[tuple[int, int]] = []
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                saved.append((fd, os.dup(fd)))
+                os.dup2(null, fd)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(null)
+        tf_logger.setLevel(level)
 
-    random.seed(int(seed))
-    np.random.seed(int(seed))
-    keras.utils.set_random_seed(int(seed))
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python's, NumPy's and Keras/TensorFlow's random generators."""
+    seed = check_int("seed", seed, 0, 2**32 - 1)
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def setup(seed: int = 0, deterministic: bool = True, verbose: bool = True) -> None:
+    """Set up a notebook's process: quiet TF import, seeds, op determinism, PNG figures.
+
+    Prints one line per setting, so that a stored notebook says how its numbers were made.
+    """
+    os.environ.setdefault(TF_LOG_ENV, "2")
+    with quiet():  # TensorFlow's C++ start-up lines, printed once at import
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+    set_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+    from compress_lib import plots
+
+    plots.setup()
+    if verbose:
+        print(f"setup: seeds (Python, NumPy, Keras) = {seed}; TensorFlow op determinism "
+              f"{'on' if deterministic else 'off'}; {TF_LOG_ENV}={os.environ[TF_LOG_ENV]}; "
+              "figures as PNG")

@@ -1,4 +1,4 @@
-"""The workbook's reference models and a small training helper.
+"""The workbook's reference models, the one training entry point, and progress bars.
 
 All models output logits (no softmax layer): losses use `from_logits=True`, and
 distillation needs the logits. Introduced in notebooks/01_losses.ipynb.
@@ -13,22 +13,24 @@ import keras
 import numpy as np
 from tqdm.std import tqdm
 
+from compress_lib._checks import (check_choice, check_data, check_fraction, check_int,
+                                  check_positive)
+
+__all__ = ["MNIST_PIXELS", "SCHEDULES", "EpochBar", "accuracy", "hinton_student",
+           "hinton_teacher", "lenet5", "lenet_300_100", "mlp", "predict_logits", "progress",
+           "seed_mlp", "train"]
+
 MNIST_PIXELS = 784
-
-
-def _check_width(name: str, value: int) -> None:
-    """Validate a layer width argument."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+SCHEDULES = ("constant", "cosine")
 
 
 def mlp(hidden: tuple[int, ...], dropout: tuple[float, float] = (0.0, 0.0),
         name: str = "mlp") -> keras.Model:
     """A ReLU MLP on flattened 28x28 images; dropout = (input rate, hidden rate)."""
     for i, width in enumerate(hidden):
-        _check_width(f"hidden[{i}]", width)
-    if not all(0.0 <= r < 1.0 for r in dropout):
-        raise ValueError(f"dropout rates must be in [0, 1), got {dropout}")
+        check_int(f"hidden[{i}]", width, low=1)
+    for i, rate in enumerate(dropout):
+        check_fraction(f"dropout[{i}]", rate)
     layers: list[keras.layers.Layer] = [keras.Input((MNIST_PIXELS,))]
     if dropout[0] > 0:
         layers.append(keras.layers.Dropout(dropout[0]))
@@ -73,68 +75,47 @@ def hinton_teacher(dropout: bool = True) -> keras.Model:
 
 def hinton_student(width: int = 800) -> keras.Model:
     """Hinton et al. 2015's MNIST student: 784-width-width-10 without regularisation."""
-    _check_width("width", width)
+    check_int("width", width, low=1)
     return mlp((width, width), name=f"hinton_student_{width}")
 
 
-def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Compile with Adam, cross-entropy on logits and accuracy."""
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    return model
-
-
-def _check_data(x: np.ndarray, y: np.ndarray) -> None:
-    """Validate a (features, labels) pair."""
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    if len(x) == 0:
-        raise ValueError("x and y must not be empty")
-
-
-def progress(iterable: Iterable | None = None, **kwargs) -> tqdm:
-    """A text progress bar on stdout: live in Jupyter and readable in stored notebooks."""
-    kwargs.setdefault("file", sys.stdout)
-    kwargs.setdefault("dynamic_ncols", False)
-    kwargs.setdefault("ncols", 100)
-    return tqdm(iterable, **kwargs)
-
-
-class EpochBar(keras.callbacks.Callback):
-    """A one-line progress bar over epochs showing loss and accuracy."""
-
-    def __init__(self, epochs: int):
-        super().__init__()
-        self.bar = progress(total=epochs, desc="epochs", unit="epoch")
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Advance the bar and show the epoch's metrics."""
-        self.bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()})
-        self.bar.update(1)
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        """Close the bar."""
-        self.bar.close()
+def _optimizer(learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+               schedule: str, steps: int) -> keras.optimizers.Optimizer:
+    """Adam at a constant rate, a cosine-decayed rate, or a given LearningRateSchedule."""
+    check_choice("schedule", schedule, SCHEDULES)
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        if schedule != "constant":
+            raise ValueError("pass either a LearningRateSchedule or schedule='cosine', not both")
+        return keras.optimizers.Adam(learning_rate)
+    rate = check_positive("learning_rate", learning_rate)
+    if schedule == "cosine":
+        return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(rate, steps))
+    return keras.optimizers.Adam(rate)
 
 
 def train(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
-          batch_size: int = 128, learning_rate: float = 1e-3,
+          batch_size: int = 128, learning_rate: float = 1e-3, schedule: str = "constant",
           validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-          progress: bool = True, callbacks: list | None = None) -> keras.callbacks.History:
-    """Fit a classifier on (x, y); compiles it first if needed; shows an epoch progress bar."""
-    x, y = data
-    _check_data(x, y)
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not isinstance(batch_size, int | np.integer) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not getattr(model, "compiled", False):
-        compile_classifier(model, learning_rate)
+          callbacks: list | None = None, progress: bool = True) -> keras.callbacks.History:
+    """The one training entry point: compile with a fresh Adam, then fit on shuffled (x, y).
+
+    Every call compiles the model anew (an earlier compile and its optimizer state are
+    replaced), so `learning_rate` always takes effect. The loss is cross-entropy on logits,
+    unless the model brings its own (`has_own_loss`, e.g. distillation.Distiller); pruning,
+    distillation and centroid fine-tuning plug in as callbacks or such models.
+    `schedule='cosine'` decays the rate to 0 over all steps; `learning_rate` may also be a
+    keras LearningRateSchedule.
+    """
+    x, y = check_data(*data)
+    epochs = check_int("epochs", epochs, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    steps = epochs * -(-len(x) // batch_size)
+    loss = None if getattr(model, "has_own_loss", False) else \
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=_optimizer(learning_rate, schedule, steps), loss=loss,
+                  metrics=["accuracy"])
     cbs = list(callbacks or []) + ([EpochBar(epochs)] if progress else [])
-    return model.fit(x, y, batch_size=batch_size, epochs=int(epochs), verbose=0,
+    return model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
                      validation_data=validation_data, callbacks=cbs, shuffle=True)
 
 
@@ -143,7 +124,7 @@ def predict_logits(model: keras.Model, x: np.ndarray, batch_size: int = 1024) ->
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
-def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
-    """Top-1 accuracy of a logits model on (x, y)."""
-    _check_data(x, y)
-    return float(np.mean(predict_logits(model, x).argmax(axis=1) == np.asarray(y)))
+def accuracy(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> float:
+    """Top-1 accuracy of a logits model on data = (x, y)."""
+    x, y = check_data(*data)
+    return float(np.mean(predict_logits(model, x).argmax(axis=1) == y))

@@ -21,6 +21,9 @@ from importlib import metadata
 from pathlib import Path
 
 from compress_lib.config import get_profile
+from compress_lib.tables import format_cell
+
+__all__ = ["load", "provenance", "record", "render", "render_all", "render_table", "results_dir"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_ENV = "COMPRESS_RESULTS_DIR"
@@ -121,14 +124,8 @@ def load(directory: str | os.PathLike | None = None) -> list[dict]:
 
 
 def _cell(value: object) -> str:
-    """Format one table cell."""
-    if isinstance(value, bool) or value is None:
-        return {True: "yes", False: "no", None: "–"}[value]
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value).replace("|", "\\|")
+    """One Markdown table cell (tables.format_cell, with '|' escaped)."""
+    return format_cell(value).replace("|", "\\|")
 
 
 def render_table(doc: dict) -> str:

@@ -1,0 +1,187 @@
+"""Model graphs: choose the layers a technique applies to, copy a model, rewrite it layer by layer.
+
+Every technique that touches a Keras model goes through this module: pruning, weight
+quantization, k-means sharing, QAT and structured pruning. All three functions work on
+Sequential and functional models and descend into nested models (for example a model
+wrapped by `distillation.with_jitter`).
+Introduced in notebooks/02_quantization.ipynb; used by every notebook from 02 on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+
+from compress_lib._checks import check_model
+
+__all__ = ["KERNEL_LAYERS", "LayerSpec", "copy_model", "leaf_layers", "rewrite",
+           "select_layers", "skipped_layers"]
+
+KERNEL_LAYERS = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+LayerSpec = str | Sequence[str] | Callable[[keras.layers.Layer], bool] | None
+CloneFn = Callable[[keras.layers.Layer], "keras.layers.Layer | None"]
+WeightsFn = Callable[[keras.layers.Layer, keras.layers.Layer], list]
+InsertFn = Callable[[keras.layers.Layer], list]
+
+
+def leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Leaf layers of a model in order, descending into nested models."""
+    out: list[keras.layers.Layer] = []
+    for layer in model.layers:
+        out.extend(leaf_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    return out
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    """'Dense, Conv2D' for an error message."""
+    return ", ".join(t.__name__ for t in types)
+
+
+def _by_patterns(leaves: list[keras.layers.Layer], patterns: Sequence[str]
+                 ) -> list[keras.layers.Layer]:
+    """Layers whose name equals, or fully matches as a regex, one of the patterns."""
+    chosen: list[keras.layers.Layer] = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise TypeError(f"layers must be names or regexes (str), got {pattern!r}")
+        hits = [layer for layer in leaves if layer.name == pattern]
+        hits = hits or [layer for layer in leaves if re.fullmatch(pattern, layer.name)]
+        if not hits:
+            raise ValueError(f"layers: no layer named or matching {pattern!r}; the model has "
+                             f"{[layer.name for layer in leaves]}")
+        chosen += [layer for layer in hits if layer not in chosen]
+    return chosen
+
+
+def select_layers(model: keras.Model, layers: LayerSpec = None,
+                  types: tuple[type, ...] = KERNEL_LAYERS) -> list[keras.layers.Layer]:
+    """Leaf layers chosen by name, regex or predicate (None: every layer of `types`).
+
+    A chosen layer that is not one of `types` is an error naming it and what is supported.
+    """
+    check_model(model)
+    leaves = leaf_layers(model)
+    if layers is None:
+        return [layer for layer in leaves if isinstance(layer, types)]
+    if callable(layers):
+        chosen = [layer for layer in leaves if layers(layer)]
+    else:
+        chosen = _by_patterns(leaves, [layers] if isinstance(layers, str) else list(layers))
+    for layer in chosen:
+        if not isinstance(layer, types):
+            raise ValueError(f"layers: {layer.name!r} is a {type(layer).__name__}; "
+                             f"supported: {_type_names(types)}")
+    return chosen
+
+
+def skipped_layers(model: keras.Model, chosen: Sequence[keras.layers.Layer]) -> list[str]:
+    """'name (Type)' of every leaf layer with weights that is not in `chosen`."""
+    return [f"{layer.name} ({type(layer).__name__})" for layer in leaf_layers(model)
+            if layer.weights and all(layer is not c for c in chosen)]
+
+
+def _default_clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A new layer with the same configuration (no weights yet)."""
+    return type(layer).from_config(layer.get_config())
+
+
+def _default_weights(old: keras.layers.Layer, new: keras.layers.Layer) -> list[np.ndarray]:
+    """The old layer's weights, unchanged."""
+    return old.get_weights()
+
+
+class _Rewriter:
+    """One rewrite: clones layers, remembers (old, new) pairs, copies weights at the end."""
+
+    def __init__(self, clone: CloneFn, weights: WeightsFn, insert_after: InsertFn | None):
+        self.clone, self.weights, self.insert_after = clone, weights, insert_after
+        self.pairs: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []
+        self.dropped: set[int] = set()
+
+    def layer(self, old: keras.layers.Layer) -> keras.layers.Layer | None:
+        """The replacement of one layer (nested models are rewritten recursively)."""
+        if isinstance(old, keras.Model):
+            return self.model(old)
+        new = self.clone(old)
+        if new is not None:
+            self.pairs.append((old, new))
+        return new
+
+    def sequential(self, model: keras.Sequential) -> keras.Sequential:
+        """Rewrite a Sequential model layer by layer."""
+        new_layers: list[keras.layers.Layer] = []
+        for old in model.layers:
+            new = self.layer(old)
+            if new is not None:
+                new_layers.append(new)
+                new_layers += self.insert_after(old) if self.insert_after else []
+        inputs = keras.Input(model.input_shape[1:], dtype=model.inputs[0].dtype)
+        return keras.Sequential([inputs, *new_layers], name=model.name)
+
+    def functional(self, model: keras.Model) -> keras.Model:
+        """Rewrite a functional model with keras.models.clone_model."""
+        extras: dict[int, list[keras.layers.Layer]] = {}
+
+        def clone_function(old: keras.layers.Layer) -> keras.layers.Layer:
+            new = self.layer(old)
+            if new is None:
+                new = keras.layers.Identity(name=f"{old.name}_dropped")
+                self.dropped.add(id(new))
+            elif self.insert_after:
+                extras[id(new)] = self.insert_after(old)
+            return new
+
+        def call_function(layer: keras.layers.Layer, *args, **kwargs):
+            if id(layer) in self.dropped:
+                return args[0]
+            out = layer(*args, **kwargs)
+            for extra in extras.get(id(layer), []):
+                out = extra(out)
+            return out
+
+        return keras.models.clone_model(model, clone_function=clone_function,
+                                        call_function=call_function)
+
+    def model(self, model: keras.Model) -> keras.Model:
+        """Rewrite a Sequential or functional model."""
+        if isinstance(model, keras.Sequential):
+            return self.sequential(model)
+        try:
+            return self.functional(model)
+        except ValueError as err:  # clone_model refuses subclassed models
+            if "only supported" not in str(err):
+                raise
+            raise TypeError(f"{model.name!r} is a subclassed {type(model).__name__}; only "
+                            "Sequential and functional models can be copied or rewritten"
+                            ) from None
+
+    def copy_weights(self) -> None:
+        """Give every new layer its weights (after all of them are built)."""
+        for old, new in self.pairs:
+            if old.weights:
+                new.set_weights(self.weights(old, new))
+
+
+def rewrite(model: keras.Model, clone: CloneFn | None = None, weights: WeightsFn | None = None,
+            insert_after: InsertFn | None = None, name: str | None = None) -> keras.Model:
+    """A new, uncompiled model with each leaf layer replaced by `clone(layer)`.
+
+    `clone` returns the new layer (None drops a single-input layer), `weights(old, new)` the
+    new layer's weights (default: the old ones), `insert_after(old)` extra weightless layers
+    to call after the new one. Nested models are rewritten with the same functions.
+    """
+    check_model(model, built=True)
+    rewriter = _Rewriter(clone or _default_clone, weights or _default_weights, insert_after)
+    new = rewriter.model(model)
+    rewriter.copy_weights()
+    if name is not None:
+        new.name = name
+    return new
+
+
+def copy_model(model: keras.Model, name: str | None = None) -> keras.Model:
+    """An independent, uncompiled copy with the same weights (constraints not carried over)."""
+    return rewrite(model, name=name)

@@ -1,0 +1,79 @@
+"""Tables in notebooks: one cell format, aligned text tables, seed aggregates (mean ± std).
+
+NumPy-only. `results` renders recorded tables with the same cell format.
+Introduced in notebooks/02_quantization.ipynb; seed aggregates in notebooks/03_distillation.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["format_cell", "mean_std", "paired_differences", "select", "show", "text_table"]
+
+
+def format_cell(value: object) -> str:
+    """One table cell: ints with thousands separators, floats to 4 significant digits."""
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "–"}[value]
+    if isinstance(value, float | np.floating):
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
+    return str(value)
+
+
+def _columns(rows: Sequence[dict], columns: Sequence[str] | None) -> list[str]:
+    """The given columns, else every key in first-seen order."""
+    if not rows:
+        raise ValueError("rows must be a non-empty list of dicts")
+    if columns is not None:
+        return list(columns)
+    out: list[str] = []
+    for row in rows:
+        out += [k for k in row if k not in out]
+    return out
+
+
+def text_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
+               formats: dict[str, Callable[[object], str]] | None = None) -> str:
+    """Rows of dicts as a right-aligned plain-text table (a column's format may be given)."""
+    cols = _columns(rows, columns)
+    formats = formats or {}
+    cells = [[formats.get(c, format_cell)(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def show(rows: Sequence[dict], columns: Sequence[str] | None = None,
+         formats: dict[str, Callable[[object], str]] | None = None) -> None:
+    """Print text_table(rows)."""
+    print(text_table(rows, columns, formats))
+
+
+def select(rows: Sequence[dict], **where: object) -> list[dict]:
+    """The rows whose columns equal every given value (e.g. method='scratch', T=None)."""
+    return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0.0 for a single value)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"values must be a non-empty 1-d sequence, got shape {v.shape}")
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def paired_differences(rows_a: Sequence[dict], rows_b: Sequence[dict], value: str,
+                       key: str = "seed") -> list[float]:
+    """b - a for each `key` (e.g. seed) present in both groups, in the order of rows_a."""
+    b_by_key = {r[key]: r[value] for r in rows_b}
+    missing = [r[key] for r in rows_a if r[key] not in b_by_key]
+    if missing or len(rows_a) != len(b_by_key):
+        raise ValueError(f"the two groups must have the same {key} values; "
+                         f"{sorted(map(str, {r[key] for r in rows_a}))} vs "
+                         f"{sorted(map(str, b_by_key))}")
+    return [float(b_by_key[r[key]] - r[value]) for r in rows_a]
