@@ -79,6 +79,31 @@ def hinton_student(width: int = 800) -> keras.Model:
     return mlp((width, width), name=f"hinton_student_{width}")
 
 
+def progress(iterable: Iterable | None = None, **kwargs) -> tqdm:
+    """A text progress bar on stdout: live in Jupyter and readable in stored notebooks."""
+    kwargs.setdefault("file", sys.stdout)
+    kwargs.setdefault("dynamic_ncols", False)
+    kwargs.setdefault("ncols", 100)
+    return tqdm(iterable, **kwargs)
+
+
+class EpochBar(keras.callbacks.Callback):
+    """A one-line progress bar over epochs showing loss and accuracy."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.bar = progress(total=epochs, desc="epochs", unit="epoch")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Advance the bar and show the epoch's metrics."""
+        self.bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()})
+        self.bar.update(1)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """Close the bar."""
+        self.bar.close()
+
+
 def _optimizer(learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
                schedule: str, steps: int) -> keras.optimizers.Optimizer:
     """Adam at a constant rate, a cosine-decayed rate, or a given LearningRateSchedule."""

@@ -49,7 +49,10 @@ def test_render_is_deterministic_and_fills_readme(tmp_path):
     assert first == second and files1 == files2
     text = readme.read_text()
     assert text.startswith("# T\n\nintro") and text.endswith("<!-- results:end -->\n\ntail\n")
-    assert "| model | acc | bytes |" in text and "| m | 0.9812 | 1,066,440 |" in text
+    full = (tmp_path / "README.md").read_text()
+    assert "| model | acc | bytes |" in full and "| m | 0.9812 | 1,066,440 |" in full
+    assert "| model |" not in text and "results/README.md" in text
+    assert text.count("\n- ") == len(results.load(tmp_path))
     assert "| 2 | – | – |" in first  # missing cells and None render as a dash
 
 
