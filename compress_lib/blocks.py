@@ -13,13 +13,18 @@ Introduced in notebooks/05_mobilenet_blocks.ipynb.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 
-from compress_lib import models
+from compress_lib._checks import check_choice, check_int, check_positive
+
+__all__ = ["BLOCKS", "MNIST_STAGES", "MOBILENET_V1_LAYOUT", "MOBILENET_V2_LAYOUT", "ZERO", "Cost",
+           "block", "block_cost", "cnn", "cnn_cost", "conv_block", "conv_cost", "dense_cost",
+           "depthwise_cost", "inverted_residual_block", "inverted_residual_cost",
+           "layout_cost", "make_divisible", "mobilenet_v1_table", "mobilenet_v2_table",
+           "out_size", "predicted_bytes", "scale_resolution", "scale_width", "separable_block",
+           "separable_cost", "separable_ratio", "single_block"]
 
 BLOCKS = ("standard", "separable", "inverted_residual")
 # MobileNet V1 body (Howard et al. 2017, Table 1): (pointwise filters, stride) per block.
@@ -51,59 +56,37 @@ class Cost:
 ZERO = Cost(0, 0, 0)
 
 
-def _check_int(name: str, value: int, low: int = 1) -> int:
-    """A Python/numpy int >= low, else ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_multiplier(name: str, value: float) -> float:
-    """A finite float > 0 (alpha, rho), else ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _check_kind(kind: str) -> str:
-    """One of BLOCKS, else ValueError."""
-    if kind not in BLOCKS:
-        raise ValueError(f"kind must be one of {BLOCKS}, got {kind!r}")
-    return kind
-
-
 def make_divisible(value: float, divisor: int = 8) -> int:
     """Round a channel count to a multiple of divisor, never losing more than 10% (V2 rule)."""
-    _check_int("divisor", divisor)
+    check_int("divisor", divisor, low=1)
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def scale_width(channels: int, alpha: float, divisor: int = 8) -> int:
     """Width multiplier: alpha * channels, rounded to a multiple of divisor (1: plain int)."""
-    _check_int("channels", channels)
-    alpha = _check_multiplier("alpha", alpha)
+    check_int("channels", channels, low=1)
+    alpha = check_positive("alpha", alpha)
     scaled = int(channels * alpha)
     return max(1, scaled) if divisor == 1 else make_divisible(scaled, divisor)
 
 
 def scale_resolution(size: int, rho: float) -> int:
     """Resolution multiplier: the input side rho * size, rounded, at least 1."""
-    _check_int("size", size)
-    return max(1, round(size * _check_multiplier("rho", rho)))
+    check_int("size", size, low=1)
+    return max(1, round(size * check_positive("rho", rho)))
 
 
 def out_size(size: int, stride: int) -> int:
     """Output side of a 'same'-padded convolution."""
-    return -(-_check_int("size", size) // _check_int("stride", stride))
+    return -(-check_int("size", size, low=1) // check_int("stride", stride, low=1))
 
 
 def conv_cost(h: int, w: int, c_in: int, c_out: int, kernel: int = 3, stride: int = 1,
               bias: bool = False, bn: bool = True) -> Cost:
     """Standard k x k convolution: D_K^2 M N weights, D_K^2 M N D_F^2 MACs."""
     for name, v in (("h", h), ("w", w), ("c_in", c_in), ("c_out", c_out), ("kernel", kernel)):
-        _check_int(name, v)
+        check_int(name, v, low=1)
     positions = out_size(h, stride) * out_size(w, stride)
     weights = kernel * kernel * c_in * c_out + (c_out if bias else 0)
     return Cost(weights, 4 * c_out if bn else 0, positions * kernel * kernel * c_in * c_out)
@@ -112,15 +95,15 @@ def conv_cost(h: int, w: int, c_in: int, c_out: int, kernel: int = 3, stride: in
 def depthwise_cost(h: int, w: int, channels: int, kernel: int = 3, stride: int = 1) -> Cost:
     """Depthwise k x k convolution with BN: D_K^2 M weights, D_K^2 M D_F^2 MACs."""
     for name, v in (("h", h), ("w", w), ("channels", channels), ("kernel", kernel)):
-        _check_int(name, v)
+        check_int(name, v, low=1)
     positions = out_size(h, stride) * out_size(w, stride)
     return Cost(kernel * kernel * channels, 4 * channels, positions * kernel * kernel * channels)
 
 
 def dense_cost(c_in: int, units: int) -> Cost:
     """Dense layer with bias: (M + 1) N weights, M N MACs."""
-    _check_int("c_in", c_in)
-    _check_int("units", units)
+    check_int("c_in", c_in, low=1)
+    check_int("units", units, low=1)
     return Cost(c_in * units + units, 0, c_in * units)
 
 
@@ -134,7 +117,7 @@ def separable_cost(h: int, w: int, c_in: int, c_out: int, kernel: int = 3,
 def inverted_residual_cost(h: int, w: int, c_in: int, c_out: int, expansion: int = 6,
                            stride: int = 1, kernel: int = 3) -> Cost:
     """MobileNet V2 block: 1x1 expand to t*M (skipped if t == 1), depthwise, 1x1 project."""
-    _check_int("expansion", expansion)
+    check_int("expansion", expansion, low=1)
     mid = c_in * expansion
     expand = conv_cost(h, w, c_in, mid, 1) if expansion != 1 else ZERO
     ho, wo = out_size(h, stride), out_size(w, stride)
@@ -144,7 +127,7 @@ def inverted_residual_cost(h: int, w: int, c_in: int, c_out: int, expansion: int
 def block_cost(kind: str, h: int, w: int, c_in: int, c_out: int, stride: int = 1,
                expansion: int = 6, kernel: int = 3) -> Cost:
     """Cost of one block of the given kind (one of BLOCKS)."""
-    if _check_kind(kind) == "standard":
+    if check_choice("kind", kind, BLOCKS) == "standard":
         return conv_cost(h, w, c_in, c_out, kernel, stride)
     if kind == "separable":
         return separable_cost(h, w, c_in, c_out, kernel, stride)
@@ -153,7 +136,8 @@ def block_cost(kind: str, h: int, w: int, c_in: int, c_out: int, stride: int = 1
 
 def separable_ratio(c_out: int, kernel: int = 3) -> float:
     """Howard et al.'s MAC ratio separable / standard = 1/N + 1/D_K^2."""
-    return 1.0 / _check_int("c_out", c_out) + 1.0 / _check_int("kernel", kernel) ** 2
+    c_out, kernel = check_int("c_out", c_out, low=1), check_int("kernel", kernel, low=1)
+    return 1.0 / c_out + 1.0 / kernel**2
 
 
 def _check_image(x: keras.KerasTensor) -> int:
@@ -175,8 +159,8 @@ def conv_block(x: keras.KerasTensor, filters: int, kernel: int = 3, stride: int 
                name: str = "conv") -> keras.KerasTensor:
     """Standard convolution: k x k Conv2D (no bias) + BN + ReLU6."""
     _check_image(x)
-    _check_int("filters", filters)
-    x = keras.layers.Conv2D(filters, _check_int("kernel", kernel), strides=stride,
+    check_int("filters", filters, low=1)
+    x = keras.layers.Conv2D(filters, check_int("kernel", kernel, low=1), strides=stride,
                             padding="same", use_bias=False, name=name)(x)
     return _bn_relu6(x, name)
 
@@ -185,10 +169,10 @@ def separable_block(x: keras.KerasTensor, filters: int, stride: int = 1, kernel:
                     name: str = "sep") -> keras.KerasTensor:
     """MobileNet V1: depthwise k x k + BN + ReLU6, then pointwise 1x1 + BN + ReLU6."""
     _check_image(x)
-    x = keras.layers.DepthwiseConv2D(_check_int("kernel", kernel), strides=stride,
+    x = keras.layers.DepthwiseConv2D(check_int("kernel", kernel, low=1), strides=stride,
                                      padding="same", use_bias=False, name=f"{name}_dw")(x)
     x = _bn_relu6(x, f"{name}_dw")
-    return conv_block(x, _check_int("filters", filters), 1, name=f"{name}_pw")
+    return conv_block(x, check_int("filters", filters, low=1), 1, name=f"{name}_pw")
 
 
 def inverted_residual_block(x: keras.KerasTensor, filters: int, expansion: int = 6,
@@ -196,11 +180,11 @@ def inverted_residual_block(x: keras.KerasTensor, filters: int, expansion: int =
                             name: str = "ir") -> keras.KerasTensor:
     """MobileNet V2: 1x1 expand + ReLU6, depthwise + ReLU6, linear 1x1 project, residual."""
     c_in = _check_image(x)
-    _check_int("filters", filters)
+    check_int("filters", filters, low=1)
     inputs = x
-    if _check_int("expansion", expansion) != 1:
+    if check_int("expansion", expansion, low=1) != 1:
         x = conv_block(x, c_in * expansion, 1, name=f"{name}_expand")
-    x = keras.layers.DepthwiseConv2D(_check_int("kernel", kernel), strides=stride,
+    x = keras.layers.DepthwiseConv2D(check_int("kernel", kernel, low=1), strides=stride,
                                      padding="same", use_bias=False, name=f"{name}_dw")(x)
     x = _bn_relu6(x, f"{name}_dw")
     x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_project")(x)
@@ -213,19 +197,27 @@ def inverted_residual_block(x: keras.KerasTensor, filters: int, expansion: int =
 def block(kind: str, x: keras.KerasTensor, filters: int, stride: int = 1, expansion: int = 6,
           kernel: int = 3, name: str = "block") -> keras.KerasTensor:
     """Apply one block of the given kind (one of BLOCKS)."""
-    if _check_kind(kind) == "standard":
+    if check_choice("kind", kind, BLOCKS) == "standard":
         return conv_block(x, filters, kernel, stride, name=name)
     if kind == "separable":
         return separable_block(x, filters, stride, kernel, name=name)
     return inverted_residual_block(x, filters, expansion, stride, kernel, name=name)
 
 
+def single_block(kind: str, channels: int, side: int = 14) -> keras.Model:
+    """One block of the given kind on a side x side x channels input, channels out."""
+    side, channels = check_int("side", side, low=1), check_int("channels", channels, low=1)
+    x = keras.Input((side, side, channels))
+    return keras.Model(x, block(kind, x, channels, name=kind), name=f"{kind}_{channels}")
+
+
 def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     """(height, width, channels) from an image input shape; (h, w) means one channel."""
     shape = tuple(input_shape)
-    if len(shape) not in (2, 3) or not all(isinstance(d, int) and d > 0 for d in shape):
-        raise ValueError("input_shape must be (height, width) or (height, width, channels) "
-                         f"with positive ints, got {input_shape!r}")
+    if len(shape) not in (2, 3):
+        raise ValueError("input_shape must be (height, width) or (height, width, channels), "
+                         f"got {input_shape!r}")
+    shape = tuple(check_int(f"input_shape[{i}]", d, low=1) for i, d in enumerate(shape))
     return (*shape, 1) if len(shape) == 2 else shape
 
 
@@ -236,7 +228,7 @@ def cnn(kind: str, input_shape: tuple[int, ...] = (28, 28), stem: int = 16, stem
         stages: tuple[tuple[int, int], ...] = MNIST_STAGES, alpha: float = 1.0,
         expansion: int = 6, classes: int = 10, name: str | None = None) -> keras.Model:
     """A small classifier: 3x3 conv stem, one block per (filters, stride), GAP, dense logits."""
-    _check_kind(kind)
+    check_choice("kind", kind, BLOCKS)
     h, w, c = _image_shape(input_shape)
     inputs = keras.Input(tuple(input_shape))
     x = inputs if len(input_shape) == 3 else keras.layers.Reshape((h, w, c))(inputs)
@@ -244,7 +236,7 @@ def cnn(kind: str, input_shape: tuple[int, ...] = (28, 28), stem: int = 16, stem
     for i, (filters, stride) in enumerate(stages):
         x = block(kind, x, scale_width(filters, alpha), stride, expansion, name=f"block{i + 1}")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    outputs = keras.layers.Dense(_check_int("classes", classes), name="logits")(x)
+    outputs = keras.layers.Dense(check_int("classes", classes, low=1), name="logits")(x)
     return keras.Model(inputs, outputs, name=name or f"{kind}_cnn")
 
 
@@ -252,7 +244,7 @@ def cnn_cost(kind: str, input_shape: tuple[int, ...] = (28, 28), stem: int = 16,
              stem_stride: int = 2, stages: tuple[tuple[int, int], ...] = MNIST_STAGES,
              alpha: float = 1.0, expansion: int = 6, classes: int = 10) -> Cost:
     """Closed-form cost of `cnn(...)` with the same arguments."""
-    _check_kind(kind)
+    check_choice("kind", kind, BLOCKS)
     h, w, c = _image_shape(input_shape)
     c_out = scale_width(stem, alpha)
     total = conv_cost(h, w, c, c_out, 3, stem_stride)
@@ -261,30 +253,14 @@ def cnn_cost(kind: str, input_shape: tuple[int, ...] = (28, 28), stem: int = 16,
         c_in, c_out = c_out, scale_width(filters, alpha)
         total += block_cost(kind, h, w, c_in, c_out, stride, expansion)
         h, w = out_size(h, stride), out_size(w, stride)
-    return total + dense_cost(c_out, _check_int("classes", classes))
-
-
-def train_cnn(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
-              batch_size: int = 128, learning_rate: float = 3e-3,
-              progress: bool = True) -> keras.callbacks.History:
-    """Train with Adam and a cosine-decayed learning rate (the MNIST recipe of notebook 05)."""
-    _check_int("epochs", epochs)
-    _check_int("batch_size", batch_size)
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-    steps = int(epochs) * -(-len(data[0]) // int(batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    return models.train(model, data, epochs, batch_size, progress=progress)
+    return total + dense_cost(c_out, check_int("classes", classes, low=1))
 
 
 def mobilenet_v1_table(alpha: float = 1.0, rho: float = 1.0, classes: int = 1000,
                        size: int = 224) -> list[dict]:
     """Per-layer closed-form costs of MobileNet V1 (keras.applications' layout)."""
     side = scale_resolution(size, rho)
-    c = max(1, int(32 * _check_multiplier("alpha", alpha)))
+    c = max(1, int(32 * check_positive("alpha", alpha)))
     rows = [_row("conv1", side, 3, c, 2, conv_cost(side, side, 3, c, 3, 2))]
     side = out_size(side, 2)
     for i, (filters, stride) in enumerate(MOBILENET_V1_LAYOUT):
@@ -294,7 +270,7 @@ def mobilenet_v1_table(alpha: float = 1.0, rho: float = 1.0, classes: int = 1000
         rows.append(_row(f"sep{i + 1}", side, c, c_out, stride,
                          separable_cost(eff, eff, c, c_out, 3, stride)))
         side, c = side // stride, c_out
-    head = conv_cost(1, 1, c, _check_int("classes", classes), 1, bias=True, bn=False)
+    head = conv_cost(1, 1, c, check_int("classes", classes, low=1), 1, bias=True, bn=False)
     return rows + [_row("classifier", 1, c, classes, 1, head)]
 
 
@@ -302,7 +278,7 @@ def mobilenet_v2_table(alpha: float = 1.0, rho: float = 1.0, classes: int = 1000
                        size: int = 224) -> list[dict]:
     """Per-layer closed-form costs of MobileNet V2 (keras.applications' layout and rounding)."""
     side = scale_resolution(size, rho)
-    c = make_divisible(32 * _check_multiplier("alpha", alpha))
+    c = make_divisible(32 * check_positive("alpha", alpha))
     rows = [_row("conv1", side, 3, c, 2, conv_cost(side, side, 3, c, 3, 2))]
     side = out_size(side, 2)
     for t, channels, repeats, first_stride in MOBILENET_V2_LAYOUT:
@@ -323,14 +299,13 @@ def _row(name: str, side: int, c_in: int, c_out: int, stride: int, cost: Cost) -
             "weights": cost.weights, "bn": cost.bn, "macs": cost.macs}
 
 
-def table_cost(rows: list[dict]) -> Cost:
-    """Total cost of a layout table."""
+def layout_cost(rows: list[dict]) -> Cost:
+    """Total cost of a layout table (mobilenet_v1_table / mobilenet_v2_table)."""
     return Cost(sum(r["weights"] for r in rows), sum(r["bn"] for r in rows),
                 sum(r["macs"] for r in rows))
 
 
 def predicted_bytes(cost: Cost, bits: int = 32) -> int:
     """Size of the deployed weights (BN folded: kernels plus one bias per BN channel)."""
-    if bits not in (8, 16, 32):
-        raise ValueError(f"bits must be 8, 16 or 32, got {bits!r}")
+    check_choice("bits", bits, (8, 16, 32))
     return (cost.weights + cost.bn // 4) * bits // 8

@@ -18,26 +18,23 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from compress_lib import graph
+from compress_lib._checks import check_array, check_int, check_model
+
+__all__ = ["CSR", "RelativeIndex", "address_bits", "csr_bits", "csr_decode", "csr_encode",
+           "gzip_array_bytes", "gzip_size", "keras_file_bytes", "model_storage",
+           "relative_bits", "relative_decode", "relative_encode", "sparse_storage",
+           "storage_summary"]
+
 
 def address_bits(n: int) -> int:
     """Bits of an unsigned index that can address n different values (at least 1)."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    return max(1, int(n - 1).bit_length())
-
-
-def _check_bits(name: str, bits: int, high: int = 64) -> int:
-    """Validate a bit width in [1, high]."""
-    if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or not 1 <= bits <= high:
-        raise ValueError(f"{name} must be an int in [1, {high}], got {bits!r}")
-    return int(bits)
+    return max(1, (check_int("n", n, low=1) - 1).bit_length())
 
 
 def _as_matrix(w: np.ndarray) -> np.ndarray:
     """A weight array as 2-D: (everything but the last axis, last axis)."""
-    w = np.asarray(w)
-    if w.size == 0:
-        raise ValueError("w must not be empty")
+    w = check_array("w", w, dtype=None)
     return w.reshape(1, -1) if w.ndim < 2 else w.reshape(-1, w.shape[-1])
 
 
@@ -70,7 +67,7 @@ def csr_decode(csr: CSR) -> np.ndarray:
 
 def csr_bits(csr: CSR, value_bits: int = 32) -> int:
     """Exact bits: nnz values, nnz column indices, rows+1 row pointers (each minimal width)."""
-    _check_bits("value_bits", value_bits)
+    check_int("value_bits", value_bits, 1, 64)
     nnz, n_rows = csr.values.size, csr.row_ptr.size - 1
     n_cols = int(np.prod(csr.shape)) // n_rows
     return int(nnz * (value_bits + address_bits(n_cols)) + (n_rows + 1) * address_bits(nnz + 1))
@@ -93,10 +90,8 @@ class RelativeIndex:
 
 def relative_encode(w: np.ndarray, index_bits: int = 5) -> RelativeIndex:
     """Encode the nonzeros of w in flat order with fixed-width gaps and filler zeros."""
-    bits = _check_bits("index_bits", index_bits, 32)
-    w = np.asarray(w)
-    if w.size == 0:
-        raise ValueError("w must not be empty")
+    bits = check_int("index_bits", index_bits, 1, 32)
+    w = check_array("w", w, dtype=None)
     flat = w.ravel()
     pos = np.flatnonzero(flat)
     gaps = np.diff(pos, prepend=-1) - 1
@@ -119,7 +114,7 @@ def relative_decode(code: RelativeIndex) -> np.ndarray:
 
 def relative_bits(code: RelativeIndex, value_bits: int = 32) -> int:
     """Exact bits: every stored entry (fillers included) has index_bits + value_bits."""
-    _check_bits("value_bits", value_bits)
+    check_int("value_bits", value_bits, 1, 64)
     return int(code.values.size * (code.index_bits + value_bits))
 
 
@@ -127,8 +122,7 @@ def gzip_size(data: bytes, level: int = 9) -> int:
     """Bytes of `data` after gzip (e.g. a .tflite buffer shipped compressed)."""
     if not isinstance(data, bytes | bytearray):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    if not 0 <= level <= 9:
-        raise ValueError(f"level must be in [0, 9], got {level}")
+    level = check_int("level", level, 0, 9)
     return len(gzip.compress(data, compresslevel=level, mtime=0))
 
 
@@ -150,10 +144,8 @@ def sparse_storage(w: np.ndarray, index_bits: int = 5, value_bits: int = 32) -> 
 
 def model_storage(model: keras.Model, index_bits: int = 5, value_bits: int = 32) -> list[dict]:
     """sparse_storage of every weight array of a model, one row each, plus a 'total' row."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
     rows = [{"weight": v.path, **sparse_storage(np.asarray(v), index_bits, value_bits)}
-            for v in model.weights]
+            for v in check_model(model).weights]
     total = {key: sum(r[key] for r in rows) for key in rows[0] if key != "weight"}
     return [*rows, {"weight": "total", **total}]
 
@@ -163,14 +155,28 @@ def keras_file_bytes(model: keras.Model) -> tuple[int, int]:
 
     A compiled model is saved without its optimizer state (Adam would triple the size).
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    if getattr(model, "optimizer", None) is not None:  # an uncompiled copy from the config
-        weights, model = model.get_weights(), type(model).from_config(model.get_config())
-        model.set_weights(weights)
+    if getattr(check_model(model), "optimizer", None) is not None:
+        model = graph.copy_model(model)  # uncompiled: no optimizer state in the file
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
         model.save(path)
         with open(path, "rb") as f:
             data = f.read()
     return len(data), gzip_size(data)
+
+
+def storage_summary(model: keras.Model, tflite: bytes, index_bits: int = 5) -> dict:
+    """Every size of one model in kB: float32, CSR, relative index, gzip, .keras and .tflite.
+
+    `tflite` is the model's .tflite buffer (export.to_tflite). Taught in
+    notebooks/04_pruning.ipynb.
+    """
+    if not isinstance(tflite, bytes | bytearray):
+        raise TypeError(f"tflite must be bytes (a .tflite model), got {type(tflite).__name__}")
+    total = model_storage(model, index_bits=index_bits)[-1]
+    keras_raw, keras_gz = keras_file_bytes(model)
+    return {"nonzero": total["nonzero"], "float32_kB": total["dense_bits"] / 8e3,
+            "csr_kB": total["csr_bits"] / 8e3, "relative_index_kB": total["relative_bits"] / 8e3,
+            "gzip_weights_kB": total["gzip_bytes"] / 1e3, "keras_file_kB": keras_raw / 1e3,
+            "keras_file_gzip_kB": keras_gz / 1e3, "tflite_kB": len(tflite) / 1e3,
+            "tflite_gzip_kB": gzip_size(tflite) / 1e3}

@@ -12,6 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from compress_lib._checks import check_int
+
+__all__ = ["DATA_DIR", "MNIST_PATH", "MNIST_SHA256", "ChecksumError", "Split", "load_mnist",
+           "sha256_file", "verify"]
+
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MNIST_PATH = DATA_DIR / "mnist.npz"
@@ -50,16 +55,6 @@ def verify(path: Path, expected: str = MNIST_SHA256) -> None:
     _VERIFIED.add(path)
 
 
-def _check_size(name: str, value: int | None, limit: int) -> None:
-    """Validate a subset size argument."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
-    if not 1 <= value <= limit:
-        raise ValueError(f"{name} must be in [1, {limit}] or None, got {value}")
-
-
 def _subset(x: np.ndarray, y: np.ndarray, n: int | None, rng: np.random.Generator) -> Split:
     """A reproducible random subset of n examples (all of them when n is None)."""
     if n is None or n == len(x):
@@ -96,11 +91,11 @@ def load_mnist(flatten: bool = False, n_train: int | None = None, n_test: int | 
                seed: int = 0, path: str | os.PathLike | None = None,
                allow_download: bool = False) -> tuple[Split, Split]:
     """Return ((x_train, y_train), (x_test, y_test)): float32 images in [0, 1], int64 labels."""
-    _check_size("n_train", n_train, 60000)
-    _check_size("n_test", n_test, 10000)
+    n_train = None if n_train is None else check_int("n_train", n_train, 1, 60000)
+    n_test = None if n_test is None else check_int("n_test", n_test, 1, 10000)
     path = MNIST_PATH if path is None else Path(path)
     (x_tr, y_tr), (x_te, y_te) = _read_raw(path, allow_download)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int("seed", seed, low=0))
     x_tr, y_tr = _subset(x_tr, y_tr, n_train, rng)
     x_te, y_te = _subset(x_te, y_te, n_test, rng)
 

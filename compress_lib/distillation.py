@@ -1,18 +1,31 @@
-"""Knowledge distillation for Keras 3: a Distiller model, input jitter, a training helper.
+"""Knowledge distillation for Keras 3: a Distiller model, input jitter, seeded training runs.
 
-The loss itself (`kd_loss`, and the article's `seed_kd_loss`) lives in compress_lib.losses.
-Introduced in notebooks/03_distillation.ipynb.
+The loss itself (`kd_loss`, and the article's `seed_kd_loss`) lives in compress_lib.losses;
+training goes through models.train (the Distiller brings its own loss). The explorer of
+soft targets is widgets.kd_explorer. Introduced in notebooks/03_distillation.ipynb.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import keras
 import numpy as np
 from keras import ops
 
 from compress_lib import config, models
-from compress_lib.losses import _check_alpha, _check_temperature, kd_terms
-from compress_lib.models import MNIST_PIXELS, EpochBar, _check_data
+from compress_lib._checks import (
+    check_array,
+    check_data,
+    check_fraction,
+    check_int,
+    check_model,
+    check_positive,
+)
+from compress_lib.losses import kd_terms
+from compress_lib.models import MNIST_PIXELS
+
+__all__ = ["Distiller", "Jitter", "count_errors", "distill", "train_seeded", "with_jitter"]
 
 
 class Jitter(keras.layers.Layer):
@@ -23,9 +36,7 @@ class Jitter(keras.layers.Layer):
 
     def __init__(self, max_shift: int = 2, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(max_shift, bool) or not isinstance(max_shift, int) or not 0 <= max_shift < 14:
-            raise ValueError(f"max_shift must be an int in [0, 14), got {max_shift!r}")
-        self.max_shift = max_shift
+        self.max_shift = check_int("max_shift", max_shift, 0, 13)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -56,28 +67,31 @@ def with_jitter(model: keras.Model, max_shift: int = 2, seed: int | None = None)
 class Distiller(keras.Model):
     """Train `student` against a frozen `teacher` with kd_loss (Hinton et al. 2015).
 
-    Use it like any Keras model: compile(optimizer, metrics=[...]), fit, evaluate, callbacks.
+    Train it with models.train (it has its own loss), or compile(optimizer, metrics) and fit.
     `y` is either the integer labels (teacher logits computed on the fly), or a tuple
-    (labels, teacher_logits) with the teacher's logits precomputed for the same x.
+    (labels, teacher_logits) with the teacher's logits precomputed for the same x; given
+    `teacher_logits` (one row per training example, in order), fit(x, y) pairs them with y.
     Predictions are the student's logits; `alpha` weights the hard-label term. `loss_fn`
     replaces kd_loss by another loss with its signature (e.g. losses.seed_kd_loss); the
     logged `hard_ce` / `soft_kl_t2` terms are then those of kd_loss, for comparison.
     """
 
+    has_own_loss = True
+
     def __init__(self, student: keras.Model, teacher: keras.Model, temperature: float = 4.0,
-                 alpha: float = 0.1, loss_fn=None, **kwargs):
+                 alpha: float = 0.1, loss_fn: Callable | None = None,
+                 teacher_logits: np.ndarray | None = None, **kwargs):
         super().__init__(**kwargs)
-        for name, m in (("student", student), ("teacher", teacher)):
-            if not isinstance(m, keras.Model):
-                raise TypeError(f"{name} must be a keras.Model, got {type(m).__name__}")
-        _check_temperature(temperature)
-        _check_alpha(alpha)
-        self.student, self.teacher = student, teacher
+        self.student, self.teacher = check_model(student, "student"), check_model(teacher,
+                                                                                   "teacher")
         self.teacher.trainable = False
-        self.temperature, self.alpha = float(temperature), float(alpha)
+        self.temperature = check_positive("temperature", temperature)
+        self.alpha = check_fraction("alpha", alpha, include_high=True)
         if loss_fn is not None and not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable or None, got {type(loss_fn).__name__}")
         self.loss_fn = loss_fn
+        self.teacher_logits = None if teacher_logits is None else \
+            check_array("teacher_logits", teacher_logits, min_ndim=2, dtype=np.float32)
         self.hard_tracker = keras.metrics.Mean(name="hard_ce")
         self.soft_tracker = keras.metrics.Mean(name="soft_kl_t2")
 
@@ -86,6 +100,15 @@ class Distiller(keras.Model):
         if kwargs.get("loss") is not None:
             raise ValueError("Distiller has its own loss; do not pass loss= to compile")
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
+
+    def fit(self, x=None, y=None, **kwargs) -> keras.callbacks.History:
+        """keras.Model.fit; with cached teacher_logits, the labels y become (y, teacher_logits)."""
+        if self.teacher_logits is not None and not isinstance(y, tuple | list):
+            if len(self.teacher_logits) != len(x):
+                raise ValueError(f"teacher_logits must have one row per training example "
+                                 f"({len(x)}), got shape {self.teacher_logits.shape}")
+            y = (y, self.teacher_logits)
+        return super().fit(x, y, **kwargs)
 
     def call(self, x, training=None):
         """The student's logits."""
@@ -105,11 +128,11 @@ class Distiller(keras.Model):
         if y_pred is None:
             y_pred = self(x, training=training)
         labels, teacher_logits = self._split(x, y)
-        hard, soft = kd_terms(y_pred, teacher_logits, labels, self.temperature)
+        hard, soft = kd_terms(labels, y_pred, teacher_logits, self.temperature)
         self.hard_tracker.update_state(hard)
         self.soft_tracker.update_state(soft)
         if self.loss_fn is not None:
-            return self.loss_fn(y_pred, teacher_logits, labels, self.temperature, self.alpha)
+            return self.loss_fn(labels, y_pred, teacher_logits, self.temperature, self.alpha)
         return ops.mean(self.alpha * hard + (1.0 - self.alpha) * soft)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -123,51 +146,35 @@ class Distiller(keras.Model):
         return [*super().metrics, self.hard_tracker, self.soft_tracker]
 
 
-def cosine_schedule(learning_rate: float, epochs: int, n: int, batch_size: int
-                    ) -> keras.optimizers.schedules.CosineDecay:
-    """A learning rate decaying from `learning_rate` to 0 over epochs * ceil(n / batch) steps."""
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-    steps = max(1, int(epochs) * int(np.ceil(n / batch_size)))
-    return keras.optimizers.schedules.CosineDecay(learning_rate, steps)
-
-
 def distill(student: keras.Model, teacher: keras.Model, data: tuple[np.ndarray, np.ndarray],
             epochs: int, temperature: float = 4.0, alpha: float = 0.1,
             teacher_logits: np.ndarray | None = None, batch_size: int = 128,
-            learning_rate=1e-3, validation_data=None, progress: bool = True,
-            callbacks: list | None = None, loss_fn=None) -> keras.callbacks.History:
-    """Distil `teacher` into `student` on (x, y) with Adam; the analogue of models.train.
+            learning_rate: float = 1e-3, schedule: str = "constant",
+            validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+            callbacks: list | None = None, progress: bool = True,
+            loss_fn: Callable | None = None) -> keras.callbacks.History:
+    """Distil `teacher` into `student` on data = (x, y) with models.train (Adam, shuffled).
 
-    `learning_rate` is a float or a keras LearningRateSchedule.
+    `teacher_logits`, if given, are the teacher's logits for x, computed once beforehand.
     """
-    x, y = data
-    _check_data(x, y)
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if teacher_logits is not None and np.shape(teacher_logits)[:1] != (len(x),):
-        raise ValueError(f"teacher_logits must have one row per example ({len(x)}), "
-                         f"got shape {np.shape(teacher_logits)}")
-    distiller = Distiller(student, teacher, temperature, alpha, loss_fn)
-    distiller.compile(keras.optimizers.Adam(learning_rate), metrics=["accuracy"])
-    target = y if teacher_logits is None else (y, np.asarray(teacher_logits, np.float32))
-    cbs = list(callbacks or []) + ([EpochBar(epochs)] if progress else [])
-    return distiller.fit(x, target, batch_size=batch_size, epochs=int(epochs), verbose=0,
-                         validation_data=validation_data, callbacks=cbs, shuffle=True)
+    distiller = Distiller(student, teacher, temperature, alpha, loss_fn, teacher_logits)
+    return models.train(distiller, data, epochs, batch_size=batch_size,
+                        learning_rate=learning_rate, schedule=schedule,
+                        validation_data=validation_data, callbacks=callbacks, progress=progress)
 
 
+def count_errors(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> int:
+    """Number of misclassified examples in data = (x, y) (Hinton et al. count test errors)."""
+    x, y = check_data(*data)
+    return int(np.sum(models.predict_logits(model, x).argmax(axis=1) != y))
 
-def count_errors(model: keras.Model, x: np.ndarray, y: np.ndarray) -> int:
-    """Number of misclassified examples (Hinton et al. report test errors out of 10,000)."""
-    _check_data(x, y)
-    return int(np.sum(models.predict_logits(model, x).argmax(axis=1) != np.asarray(y)))
 
-
-def train_seeded(build, seed: int, data: tuple[np.ndarray, np.ndarray], epochs: int,
-                  teacher: keras.Model | None = None, teacher_logits: np.ndarray | None = None,
-                  temperature: float = 20.0, alpha: float = 0.1, batch_size: int = 256,
-                  learning_rate: float = 1e-3, progress: bool = False, loss_fn=None
-                  ) -> keras.Model:
+def train_seeded(build: Callable[[], keras.Model], seed: int,
+                 data: tuple[np.ndarray, np.ndarray], epochs: int,
+                 teacher: keras.Model | None = None, teacher_logits: np.ndarray | None = None,
+                 temperature: float = 20.0, alpha: float = 0.1, batch_size: int = 256,
+                 learning_rate: float = 1e-3, progress: bool = False,
+                 loss_fn: Callable | None = None) -> keras.Model:
     """Seed, build a fresh student with `build()`, and train it with cosine-decayed Adam.
 
     From scratch (plain cross-entropy) when `teacher` is None, else by distillation;
@@ -175,48 +182,11 @@ def train_seeded(build, seed: int, data: tuple[np.ndarray, np.ndarray], epochs: 
     """
     config.set_seed(seed)
     student = build()
-    x, y = data
-    schedule = cosine_schedule(learning_rate, epochs, len(x), batch_size)
     if teacher is None:
-        student.compile(optimizer=keras.optimizers.Adam(schedule), metrics=["accuracy"],
-                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        models.train(student, data, epochs, batch_size=batch_size, progress=progress)
+        models.train(student, data, epochs, batch_size=batch_size, learning_rate=learning_rate,
+                     schedule="cosine", progress=progress)
     else:
         distill(student, teacher, data, epochs, temperature, alpha, teacher_logits,
-                batch_size=batch_size, learning_rate=schedule, progress=progress,
-                loss_fn=loss_fn)
+                batch_size=batch_size, learning_rate=learning_rate, schedule="cosine",
+                progress=progress, loss_fn=loss_fn)
     return student
-
-
-def kd_explorer(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: np.ndarray):
-    """Sliders over T, alpha and example: soft targets per class and the kd_loss terms."""
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    from compress_lib import plots
-    from compress_lib.losses import softmax
-
-    if not len(teacher_logits) == len(student_logits) == len(labels) or len(labels) == 0:
-        raise ValueError("teacher_logits, student_logits and labels must be non-empty and "
-                         "of equal length")
-
-    def show(temperature: float = 4.0, alpha: float = 0.1, index: int = 0) -> None:
-        pick = slice(index, index + 1)
-        zt, zs, y = teacher_logits[pick], student_logits[pick], np.asarray(labels)[pick]
-        hard, soft = (float(np.asarray(t)[0]) for t in kd_terms(zs, zt, y, temperature))
-        _, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
-        plots.class_bars(axes[0], softmax(zt[0], temperature), f"teacher, T={temperature:g}",
-                         int(y[0]))
-        plots.class_bars(axes[1], softmax(zs[0], temperature), f"student, T={temperature:g}",
-                         int(y[0]))
-        print(f"hard CE {hard:.4f}   T^2*KL {soft:.4f}   "
-              f"loss = {alpha:.2f}*{hard:.4f} + {1 - alpha:.2f}*{soft:.4f} = "
-              f"{alpha * hard + (1 - alpha) * soft:.4f}")
-        plt.show()
-
-    return widgets.interact(
-        show,
-        temperature=widgets.FloatLogSlider(value=4.0, base=10, min=0, max=2, step=0.05,
-                                           description="T"),
-        alpha=widgets.FloatSlider(value=0.1, min=0, max=1, step=0.05, description="alpha"),
-        index=widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="example"))

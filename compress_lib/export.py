@@ -15,27 +15,17 @@ import warnings
 import keras
 import numpy as np
 
-from compress_lib import measure, quiet
+from compress_lib import measure
+from compress_lib._checks import check_array, check_choice, check_data, check_int, check_model
+from compress_lib._compat import disable_per_channel
+from compress_lib.config import quiet
+
+__all__ = ["MODES", "RESOLVERS", "compare_latency", "dequantize_output", "evaluate_tflite",
+           "interpreter", "ptq_rows", "predict_tflite", "quantize_input", "tflite_latency",
+           "to_tflite"]
 
 MODES = ("float32", "float16", "dynamic", "int8")
 RESOLVERS = ("auto", "builtin", "reference")
-
-
-def _check_mode(mode: str) -> None:
-    """Raise ValueError unless mode is one of MODES."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-
-
-def _check_inputs(name: str, x: np.ndarray) -> np.ndarray:
-    """A non-empty, finite float32 array with a batch axis."""
-    x = np.asarray(x)
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"{name} must be a non-empty batch of inputs (ndim >= 2), "
-                         f"got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must contain only finite numbers")
-    return x.astype(np.float32, copy=False)
 
 
 def _representative(x: np.ndarray, batch_size: int = 1):
@@ -54,13 +44,13 @@ def to_tflite(model: keras.Model, mode: str = "float32",
     """
     import tensorflow as tf
 
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    _check_mode(mode)
+    check_model(model)
+    check_choice("mode", mode, MODES)
     if mode == "int8":
         if representative is None:
             raise ValueError("mode='int8' needs representative= (an array of model inputs)")
-        representative = _check_inputs("representative", representative)
+        representative = check_array("representative", representative, min_ndim=2,
+                                     dtype=np.float32)
     with quiet(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -74,8 +64,7 @@ def to_tflite(model: keras.Model, mode: str = "float32",
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
         if not per_channel:
-            converter._experimental_disable_per_channel = True
-            converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+            disable_per_channel(converter)
         return bytes(converter.convert())
 
 
@@ -84,13 +73,12 @@ def interpreter(buffer: bytes, num_threads: int | None = None, resolver: str = "
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     measure.tflite_bytes(buffer)
-    if resolver not in RESOLVERS:
-        raise ValueError(f"resolver must be one of {RESOLVERS}, got {resolver!r}")
+    check_choice("resolver", resolver, RESOLVERS)
     kind = {"auto": OpResolverType.AUTO,
             "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             "reference": OpResolverType.BUILTIN_REF}[resolver]
-    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    if num_threads is not None:
+        check_int("num_threads", num_threads, low=1)
     with quiet():
         interp = Interpreter(model_content=bytes(buffer), num_threads=num_threads,
                              experimental_op_resolver_type=kind)
@@ -120,9 +108,8 @@ def predict_tflite(buffer: bytes, x: np.ndarray, batch_size: int = 1000,
                    num_threads: int | None = None, resolver: str = "auto",
                    raw: bool = False) -> np.ndarray:
     """Run a one-input, one-output .tflite model over x in batches; float outputs (or raw)."""
-    x = _check_inputs("x", x)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    x = check_array("x", x, min_ndim=2, dtype=np.float32)
+    check_int("batch_size", batch_size, low=1)
     interp = interpreter(buffer, num_threads=num_threads, resolver=resolver)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     expected = tuple(int(d) for d in inp["shape_signature"][1:])
@@ -145,12 +132,10 @@ def predict_tflite(buffer: bytes, x: np.ndarray, batch_size: int = 1000,
     return result if raw else dequantize_output(result, out)
 
 
-def evaluate_tflite(buffer: bytes, x: np.ndarray, y: np.ndarray, batch_size: int = 1000,
+def evaluate_tflite(buffer: bytes, data: tuple[np.ndarray, np.ndarray], batch_size: int = 1000,
                     num_threads: int | None = None) -> float:
-    """Top-1 accuracy of a .tflite classifier on (x, y), run in LiteRT."""
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    """Top-1 accuracy of a .tflite classifier on data = (x, y), run in LiteRT."""
+    x, y = check_data(*data)
     pred = predict_tflite(buffer, x, batch_size=batch_size, num_threads=num_threads)
     return float(np.mean(pred.argmax(axis=-1) == y))
 
@@ -170,8 +155,7 @@ def _invoker(buffer: bytes, batch_size: int, num_threads: int | None):
 def tflite_latency(buffer: bytes, repeats: int = 100, warmup: int = 10,
                    num_threads: int | None = 1, batch_size: int = 1) -> measure.Latency:
     """Median and 10th/90th percentile time of one LiteRT invoke (batch 1 by default)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size, low=1)
     return measure.time_fn(_invoker(buffer, batch_size, num_threads), repeats, warmup)
 
 
@@ -183,3 +167,23 @@ def compare_latency(buffers: dict[str, bytes], repeats: int = 100, warmup: int =
         raise ValueError("buffers must be a non-empty dict of name -> .tflite bytes")
     invokers = {name: _invoker(buf, batch_size, num_threads) for name, buf in buffers.items()}
     return measure.compare_fns(invokers, repeats=repeats, warmup=warmup, rounds=rounds)
+
+
+def ptq_rows(name: str, buffers: dict[str, bytes], accuracy: dict[str, float],
+             latency: dict[str, measure.Latency], latency_b256: dict[str, measure.Latency]
+             ) -> list[dict]:
+    """One table row per mode of a model: size, LiteRT accuracy, latency, all vs 'float32'.
+
+    Used in notebooks/02_quantization.ipynb (table 02_ptq).
+    """
+    if "float32" not in buffers:
+        raise ValueError("buffers must contain the 'float32' reference")
+    f32, f32_b1, f32_b256 = len(buffers["float32"]), latency["float32"], latency_b256["float32"]
+    return [{"model": name, "mode": mode, "bytes": len(buf), "size_ratio": f32 / len(buf),
+             "litert_accuracy": accuracy[mode],
+             "drop_pp": 100 * (accuracy["float32"] - accuracy[mode]),
+             "b1_median_ms": latency[mode].median_ms, "b1_p10_ms": latency[mode].p10_ms,
+             "b1_p90_ms": latency[mode].p90_ms,
+             "b1_speedup_vs_f32": f32_b1.median_ms / latency[mode].median_ms,
+             "b256_speedup_vs_f32": f32_b256.median_ms / latency_b256[mode].median_ms}
+            for mode, buf in buffers.items()]

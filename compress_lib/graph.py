@@ -93,6 +93,12 @@ def _default_weights(old: keras.layers.Layer, new: keras.layers.Layer) -> list[n
     return old.get_weights()
 
 
+def _input_name(model: keras.Sequential) -> str | None:
+    """The name of a Sequential's input layer: copies keep it, so their saved files match."""
+    first = model.get_config()["layers"][0]
+    return first["config"]["name"] if first["class_name"] == "InputLayer" else None
+
+
 class _Rewriter:
     """One rewrite: clones layers, remembers (old, new) pairs, copies weights at the end."""
 
@@ -118,7 +124,8 @@ class _Rewriter:
             if new is not None:
                 new_layers.append(new)
                 new_layers += self.insert_after(old) if self.insert_after else []
-        inputs = keras.Input(model.input_shape[1:], dtype=model.inputs[0].dtype)
+        inputs = keras.Input(model.input_shape[1:], dtype=model.inputs[0].dtype,
+                             name=_input_name(model))
         return keras.Sequential([inputs, *new_layers], name=model.name)
 
     def functional(self, model: keras.Model) -> keras.Model:
@@ -142,8 +149,11 @@ class _Rewriter:
                 out = extra(out)
             return out
 
-        return keras.models.clone_model(model, clone_function=clone_function,
-                                        call_function=call_function)
+        clone = keras.models.clone_model(model, clone_function=clone_function,
+                                         call_function=call_function)
+        # clone_model compiles the clone when `model` is compiled; the rewrite must not be
+        return keras.Model(clone.inputs, clone.outputs, name=clone.name) if clone.compiled \
+            else clone
 
     def model(self, model: keras.Model) -> keras.Model:
         """Rewrite a Sequential or functional model."""

@@ -1,32 +1,23 @@
 """Cross-entropy and (temperature) softmax in NumPy; knowledge-distillation losses.
 
-The distillation losses at the end (kd_terms, kd_loss, seed_kd_loss) use keras.ops, so
-they are differentiable; they are taught in notebooks/03_distillation.ipynb.
-Introduced in notebooks/01_losses.ipynb.
+Every loss takes the labels first, like Keras's (y_true, y_pred): `loss(labels, logits)`,
+and for distillation `loss(labels, student_logits, teacher_logits, ...)`. The NumPy part
+imports without TensorFlow. The distillation losses at the end (kd_terms, kd_loss,
+seed_kd_loss) use keras.ops (imported when called), so they are differentiable; they are
+taught in notebooks/03_distillation.ipynb. Introduced in notebooks/01_losses.ipynb.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from compress_lib._checks import check_array, check_fraction, check_int, check_positive
+
+__all__ = ["NUM_EPS", "cross_entropy", "entropy", "kd_loss", "kd_terms", "log_softmax",
+           "logsumexp", "naive_softmax", "one_hot", "seed_kd_loss", "softmax",
+           "softmax_cross_entropy", "softmax_cross_entropy_grad"]
+
 NUM_EPS = 1e-12
-
-
-def _as_float_array(name: str, x: np.ndarray, min_ndim: int = 1) -> np.ndarray:
-    """Convert to a finite float64 array with at least `min_ndim` dimensions."""
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim < min_ndim or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty array with ndim >= {min_ndim}, "
-                         f"got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must contain only finite values")
-    return a
-
-
-def _check_temperature(temperature: float) -> None:
-    """Temperatures must be positive finite numbers."""
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
 
 
 def naive_softmax(logits: np.ndarray) -> np.ndarray:
@@ -38,15 +29,15 @@ def naive_softmax(logits: np.ndarray) -> np.ndarray:
 
 def logsumexp(logits: np.ndarray) -> np.ndarray:
     """log(sum(exp(z))) over the last axis, stable: max(z) + log(sum(exp(z - max(z))))."""
-    z = _as_float_array("logits", logits)
+    z = check_array("logits", logits, min_ndim=1)
     m = z.max(axis=-1, keepdims=True)
     return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))[..., 0]
 
 
 def log_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """log softmax(z / T) over the last axis, computed stably."""
-    _check_temperature(temperature)
-    z = _as_float_array("logits", logits) / temperature
+    temperature = check_positive("temperature", temperature)
+    z = check_array("logits", logits, min_ndim=1) / temperature
     return z - logsumexp(z)[..., None]
 
 
@@ -57,6 +48,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Integer labels -> one-hot float rows."""
+    num_classes = check_int("num_classes", num_classes, low=1)
     y = np.asarray(labels)
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"labels must be integers, got dtype {y.dtype}")
@@ -65,12 +57,15 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes)[y]
 
 
-def cross_entropy(y_true: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """The article's formula 4.2.1, L = -sum_i y_i log p_i, per example (probs clipped at 1e-12)."""
-    y = _as_float_array("y_true", y_true)
-    p = _as_float_array("probs", probs)
+def cross_entropy(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """The article's formula 4.2.1, L = -sum_i y_i log p_i, per example (probs clipped at 1e-12).
+
+    `labels` are one-hot (or soft) target rows of the same shape as `probs`.
+    """
+    y = check_array("labels", labels, min_ndim=1)
+    p = check_array("probs", probs, min_ndim=1)
     if y.shape != p.shape:
-        raise ValueError(f"y_true and probs must have the same shape, got {y.shape} and {p.shape}")
+        raise ValueError(f"labels and probs must have the same shape, got {y.shape} and {p.shape}")
     if np.any(p < 0) or np.any(p > 1):
         raise ValueError("probs must lie in [0, 1]; pass logits to softmax_cross_entropy instead")
     return -(y * np.log(np.clip(p, NUM_EPS, 1.0))).sum(axis=-1)
@@ -78,7 +73,7 @@ def cross_entropy(y_true: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 def softmax_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """Cross-entropy from integer labels and logits, via log-softmax (no overflow, no log 0)."""
-    z = _as_float_array("logits", logits, min_ndim=2)
+    z = check_array("logits", logits, min_ndim=2)
     y = np.asarray(labels)
     if y.shape != z.shape[:-1]:
         raise ValueError(f"labels shape {y.shape} must equal logits shape without the class axis "
@@ -88,13 +83,13 @@ def softmax_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
 
 def softmax_cross_entropy_grad(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """d CE / d logits = softmax(z) - one_hot(y), per example."""
-    z = _as_float_array("logits", logits, min_ndim=2)
+    z = check_array("logits", logits, min_ndim=2)
     return softmax(z) - one_hot(np.asarray(labels), z.shape[-1])
 
 
 def entropy(probs: np.ndarray) -> np.ndarray:
     """Shannon entropy in nats over the last axis."""
-    p = _as_float_array("probs", probs)
+    p = check_array("probs", probs, min_ndim=1)
     return -(p * np.log(np.clip(p, NUM_EPS, 1.0))).sum(axis=-1)
 
 
@@ -103,45 +98,34 @@ def entropy(probs: np.ndarray) -> np.ndarray:
 # function is used in a GradientTape demo, in the Distiller and in the tests.
 
 
-def _check_alpha(alpha: float) -> None:
-    """alpha weights the hard-label term and must lie in [0, 1]."""
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.floating | np.integer):
-        raise TypeError(f"alpha must be a number in [0, 1], got {type(alpha).__name__}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-
-
-def _check_kd_inputs(student_logits, teacher_logits, labels) -> None:
+def _check_kd_shapes(labels, student_logits, teacher_logits) -> None:
     """Student and teacher logits must have the same (batch, classes) shape; labels (batch,)."""
     s_shape, t_shape = tuple(student_logits.shape), tuple(teacher_logits.shape)
     if len(s_shape) != 2 or s_shape != t_shape:
         raise ValueError("student_logits and teacher_logits must both have shape (batch, classes), "
                          f"got {s_shape} and {t_shape}")
-    if labels is not None and tuple(labels.shape) != s_shape[:1]:
+    if tuple(labels.shape) != s_shape[:1]:
         raise ValueError(f"labels must have shape {s_shape[:1]} (one integer per example), "
                          f"got {tuple(labels.shape)}")
 
 
-def _kd_prepare(student_logits, teacher_logits, labels, temperature: float):
-    """Validate KD arguments and convert them to float32 / int32 tensors."""
+def _kd_prepare(labels, student_logits, teacher_logits, temperature: float):
+    """Validate KD arguments and convert them to int32 / float32 tensors."""
     from keras import ops
 
-    if isinstance(temperature, bool) or not isinstance(temperature,
-                                                       int | float | np.floating | np.integer):
-        raise TypeError(f"temperature must be a number > 0, got {type(temperature).__name__}")
-    _check_temperature(temperature)
+    check_positive("temperature", temperature)
+    y = ops.convert_to_tensor(labels, dtype="int32")
     zs = ops.convert_to_tensor(student_logits, dtype="float32")
     zt = ops.convert_to_tensor(teacher_logits, dtype="float32")
-    y = None if labels is None else ops.convert_to_tensor(labels, dtype="int32")
-    _check_kd_inputs(zs, zt, y)
-    return zs, zt, y
+    _check_kd_shapes(y, zs, zt)
+    return y, zs, zt
 
 
-def kd_terms(student_logits, teacher_logits, labels, temperature: float):
+def kd_terms(labels, student_logits, teacher_logits, temperature: float):
     """Per-example (hard CE with labels at T=1, T^2 * KL(teacher_T || student_T))."""
     from keras import ops
 
-    zs, zt, y = _kd_prepare(student_logits, teacher_logits, labels, temperature)
+    y, zs, zt = _kd_prepare(labels, student_logits, teacher_logits, temperature)
     hard = ops.sparse_categorical_crossentropy(y, zs, from_logits=True)
     # At high T the KL is a tiny difference of O(1) log-probabilities: take it in float64.
     log_ps = ops.log_softmax(ops.cast(zs, "float64") / temperature, axis=-1)
@@ -150,17 +134,17 @@ def kd_terms(student_logits, teacher_logits, labels, temperature: float):
     return hard, ops.cast(temperature**2 * kl, "float32")
 
 
-def kd_loss(student_logits, teacher_logits, labels, temperature: float = 4.0,
+def kd_loss(labels, student_logits, teacher_logits, temperature: float = 4.0,
             alpha: float = 0.1):
     """Hinton et al. 2015: mean of alpha * CE(y, s) + (1 - alpha) * T^2 * KL(t_T || s_T)."""
-    _check_alpha(alpha)
+    alpha = check_fraction("alpha", alpha, include_high=True)
     from keras import ops
 
-    hard, soft = kd_terms(student_logits, teacher_logits, labels, temperature)
+    hard, soft = kd_terms(labels, student_logits, teacher_logits, temperature)
     return ops.mean(alpha * hard + (1.0 - alpha) * soft)
 
 
-def seed_kd_loss(student_logits, teacher_logits, labels, temperature: float = 4.0,
+def seed_kd_loss(labels, student_logits, teacher_logits, temperature: float = 4.0,
                  alpha: float = 0.5):
     """The article's formula 4.2.3 as written: alpha*CE(y, s) + (1-alpha)*H(t_T, t_T), batch mean.
 
@@ -168,10 +152,10 @@ def seed_kd_loss(student_logits, teacher_logits, labels, temperature: float = 4.
     (the entropy of the soft targets): the student's logits do not appear in it, so its
     gradient with respect to the student is exactly zero.
     """
-    _check_alpha(alpha)
+    alpha = check_fraction("alpha", alpha, include_high=True)
     from keras import ops
 
-    zs, zt, y = _kd_prepare(student_logits, teacher_logits, labels, temperature)
+    y, zs, zt = _kd_prepare(labels, student_logits, teacher_logits, temperature)
     hard = ops.sparse_categorical_crossentropy(y, zs, from_logits=True)
     log_pt = ops.log_softmax(zt / temperature, axis=-1)
     soft = -ops.sum(ops.exp(log_pt) * log_pt, axis=-1)

@@ -7,7 +7,10 @@ convolution at export and pooling, additions and activations are ignored. `ops` 
 that other arithmetic separately: one multiply-add per element for BatchNormalization,
 one read per window element for pooling, one addition per element per extra input of Add.
 Activations, padding, reshapes and dropout cost nothing in either column.
-Introduced in notebooks/01_losses.ipynb; per-layer costs in notebooks/05_mobilenet_blocks.ipynb.
+Latency: `time_fn` and `compare_fns` (interleaved rounds, fair on a busy CPU); Keras forward
+passes with `keras_latency`, LiteRT models with export.compare_latency.
+Introduced in notebooks/01_losses.ipynb; per-layer costs (`layer_costs`) in
+notebooks/05_mobilenet_blocks.ipynb; Keras latency of pruned models in notebooks/04_pruning.ipynb.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+
+from compress_lib._checks import check_int, check_model
+from compress_lib.graph import leaf_layers
+
+__all__ = ["FREE_LAYERS", "GLOBAL_POOL_LAYERS", "MAC_LAYERS", "OP_LAYERS", "POOL_LAYERS",
+           "SUPPORTED_LAYERS", "Latency", "compare_fns", "count_mac_params", "count_macs",
+           "count_nonzero", "count_params", "float32_bytes", "gzip_bytes", "keras_latency",
+           "layer_costs", "layer_macs", "layer_ops", "tflite_bytes", "time_fn",
+           "weight_arrays"]
 
 MAC_LAYERS = (keras.layers.Dense, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
               keras.layers.Conv2D)
@@ -32,18 +44,9 @@ FREE_LAYERS = (keras.layers.InputLayer, keras.layers.Reshape, keras.layers.Flatt
 SUPPORTED_LAYERS = (*MAC_LAYERS, *OP_LAYERS, *FREE_LAYERS)
 
 
-def _check_model(model: keras.Model) -> None:
-    """Raise TypeError unless model is a built Keras model."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    if not model.built:
-        raise ValueError("model must be built (give it an Input or call it once) before measuring")
-
-
 def weight_arrays(model: keras.Model) -> list[np.ndarray]:
     """All weight arrays of a model as numpy arrays, in layer order."""
-    _check_model(model)
-    return [np.asarray(w) for w in model.get_weights()]
+    return [np.asarray(w) for w in check_model(model, built=True).get_weights()]
 
 
 def count_params(model: keras.Model) -> int:
@@ -109,18 +112,9 @@ def layer_ops(layer: keras.layers.Layer) -> int:
     return out * int(np.prod(layer.pool_size))
 
 
-def leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Leaf layers of a model, descending into nested models."""
-    out: list[keras.layers.Layer] = []
-    for layer in model.layers:
-        out.extend(leaf_layers(layer) if isinstance(layer, keras.Model) else [layer])
-    return out
-
-
 def _model_layers(model: keras.Model, strict: bool) -> list[keras.layers.Layer]:
     """Leaf layers of a checked model; with strict, every layer must be supported."""
-    _check_model(model)
-    layers = leaf_layers(model)
+    layers = leaf_layers(check_model(model, built=True))
     if strict:
         for layer in layers:
             _check_supported(layer)
@@ -138,7 +132,7 @@ def count_mac_params(model: keras.Model, strict: bool = False) -> int:
     return int(sum(layer.count_params() for layer in layers if isinstance(layer, MAC_LAYERS)))
 
 
-def cost_table(model: keras.Model, strict: bool = False) -> list[dict]:
+def layer_costs(model: keras.Model, strict: bool = False) -> list[dict]:
     """One row per layer: name, type, output shape, parameters, MACs and other ops."""
     return [{"layer": layer.name, "type": type(layer).__name__,
              "output": str(tuple(layer.output.shape)[1:]), "params": layer.count_params(),
@@ -153,8 +147,7 @@ def float32_bytes(model: keras.Model) -> int:
 
 def gzip_bytes(model: keras.Model, level: int = 9) -> int:
     """Bytes of the float32 weights after gzip (what zeros and repeats save on disk)."""
-    if not 0 <= level <= 9:
-        raise ValueError(f"level must be in [0, 9], got {level}")
+    level = check_int("level", level, 0, 9)
     raw = b"".join(w.astype(np.float32).tobytes() for w in weight_arrays(model))
     return len(gzip.compress(raw, compresslevel=level, mtime=0))
 
@@ -187,8 +180,7 @@ def time_fn(fn: Callable[[], object], repeats: int = 100, warmup: int = 10) -> L
     """Time fn() after `warmup` untimed calls; median and 10th/90th percentiles."""
     if not callable(fn):
         raise TypeError("fn must be callable with no arguments")
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    repeats, warmup = check_int("repeats", repeats, low=1), check_int("warmup", warmup, low=0)
     for _ in range(warmup):
         fn()
     times = np.empty(repeats)
@@ -200,13 +192,20 @@ def time_fn(fn: Callable[[], object], repeats: int = 100, warmup: int = 10) -> L
     return Latency(float(med), float(p10), float(p90), int(repeats))
 
 
+def _check_named(name: str, value: object, what: str) -> None:
+    """A non-empty dict of name -> `what` (TypeError if not a dict, ValueError if empty)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict of name -> {what}, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} must be a non-empty dict of name -> {what}")
+
+
 def compare_fns(fns: dict[str, Callable[[], object]], repeats: int = 100, warmup: int = 10,
                 rounds: int = 10) -> dict[str, Latency]:
     """Time several functions in interleaved rounds (fair on a shared, busy CPU)."""
-    if not isinstance(fns, dict) or not fns:
-        raise ValueError("fns must be a non-empty dict of name -> function")
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= repeats:
-        raise ValueError(f"rounds must be an int in [1, repeats={repeats}], got {rounds!r}")
+    _check_named("fns", fns, "function")
+    repeats = check_int("repeats", repeats, low=1)
+    rounds = check_int("rounds", rounds, 1, repeats)
     parts: dict[str, list[Latency]] = {name: [] for name in fns}
     for r in range(rounds):
         for name, fn in fns.items():
@@ -214,3 +213,19 @@ def compare_fns(fns: dict[str, Callable[[], object]], repeats: int = 100, warmup
     return {name: Latency(*(float(np.median([getattr(p, f) for p in ps]))
                             for f in ("median_ms", "p10_ms", "p90_ms")),
                           sum(p.repeats for p in ps)) for name, ps in parts.items()}
+
+
+def keras_latency(models: dict[str, keras.Model], batch_size: int = 1, repeats: int = 200,
+                  rounds: int = 10) -> dict[str, Latency]:
+    """Latency of compiled Keras forward passes (tf.function), timed with compare_fns."""
+    import tensorflow as tf
+
+    _check_named("models", models, "keras.Model")
+    batch_size = check_int("batch_size", batch_size, low=1)
+    fns = {}
+    for name, model in models.items():
+        check_model(model, name=f"models[{name!r}]", built=True)
+        x = tf.constant(np.zeros((batch_size, *model.input_shape[1:]), np.float32))
+        call = tf.function(lambda x, model=model: model(x, training=False))
+        fns[name] = lambda call=call, x=x: call(x).numpy()
+    return compare_fns(fns, repeats=repeats, warmup=10, rounds=rounds)

@@ -13,10 +13,9 @@ import keras
 import numpy as np
 from tqdm.std import tqdm
 
-from compress_lib._checks import (check_choice, check_data, check_fraction, check_int,
-                                  check_positive)
+from compress_lib._checks import check_choice, check_data, check_fraction, check_int, check_positive
 
-__all__ = ["MNIST_PIXELS", "SCHEDULES", "EpochBar", "accuracy", "hinton_student",
+__all__ = ["MNIST_PIXELS", "SCHEDULES", "EpochBar", "accuracy", "add_l2", "hinton_student",
            "hinton_teacher", "lenet5", "lenet_300_100", "mlp", "predict_logits", "progress",
            "seed_mlp", "train"]
 
@@ -153,3 +152,17 @@ def accuracy(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> float:
     """Top-1 accuracy of a logits model on data = (x, y)."""
     x, y = check_data(*data)
     return float(np.mean(predict_logits(model, x).argmax(axis=1) == y))
+
+
+def add_l2(model: keras.Model, l2: float) -> keras.Model:
+    """Attach the penalty l2 * sum(w**2) to every kernel of `model`, in place; returns it.
+
+    The penalty rides on the kernel variables (Keras 3), so graph.copy_model does not carry
+    it over: call add_l2 on the copy. Taught in notebooks/04_pruning.ipynb (Han et al. 2015).
+    """
+    from compress_lib.graph import select_layers
+
+    l2 = check_positive("l2", l2)
+    for layer in select_layers(model):
+        layer.kernel.regularizer = keras.regularizers.L2(l2)
+    return model

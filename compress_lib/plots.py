@@ -8,6 +8,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+__all__ = ["DIGITS", "class_bars", "cost_bars", "digit", "layer_macs", "pruned_weights",
+           "seed_bars", "setup", "temperature_panel", "weight_levels"]
+
 DIGITS = [str(d) for d in range(10)]
 
 
@@ -64,4 +67,77 @@ def temperature_panel(image: np.ndarray, logits: np.ndarray, label: int,
         ax.set_ylabel("")
     axes[1].set_ylabel("probability")
     fig.tight_layout()
+    return fig
+
+
+def seed_bars(ax: plt.Axes, groups: list[list[float]], positions: list[float],
+              width: float = 0.6, color: str = "tab:blue", label: str | None = None
+              ) -> plt.Axes:
+    """One bar per group at the mean of its per-seed values, and a dot per seed.
+
+    Taught in notebooks/03_distillation.ipynb (results over seeds, never a single run).
+    """
+    if len(groups) != len(positions) or not all(len(g) for g in groups):
+        raise ValueError("groups and positions must have equal length, every group non-empty")
+    for i, (x, values) in enumerate(zip(positions, groups, strict=True)):
+        ax.bar(x, np.mean(values), width, color=color, label=label if i == 0 else None)
+        ax.scatter([x] * len(values), values, color="k", s=8, zorder=3)
+    return ax
+
+
+def weight_levels(ax: plt.Axes, w: np.ndarray, levels: np.ndarray, title: str = "",
+                  max_lines: int = 64) -> plt.Axes:
+    """Log histogram of weights with the quantization levels as red lines (at most ~max_lines).
+
+    Taught in notebooks/02_quantization.ipynb (the bits slider).
+    """
+    levels = np.asarray(levels).ravel()
+    ax.hist(np.asarray(w).ravel(), bins=200, color="0.55", log=True)
+    ax.vlines(levels[:: max(1, len(levels) // max_lines)], 0, 1, color="tab:red", lw=0.7,
+              transform=ax.get_xaxis_transform())
+    ax.set(xlabel="weight", ylabel="count", title=title)
+    return ax
+
+
+def pruned_weights(axes: tuple[plt.Axes, plt.Axes], w: np.ndarray, keep: np.ndarray,
+                   title: str = "") -> tuple[plt.Axes, plt.Axes]:
+    """A kernel's histogram (kept / pruned stacked, log scale) and its mask (white: kept).
+
+    Taught in notebooks/04_pruning.ipynb (the sparsity slider).
+    """
+    w, keep = np.asarray(w), np.asarray(keep, bool)
+    if w.shape != keep.shape or w.ndim != 2:
+        raise ValueError(f"w and keep must be 2-d arrays of one shape, got {w.shape} and "
+                         f"{keep.shape}")
+    ax1, ax2 = axes
+    ax1.hist([w[keep], w[~keep]], bins=120, stacked=True, label=["kept", "pruned"])
+    ax1.set(title=title, yscale="log", xlabel="w")
+    ax1.legend()
+    ax2.imshow(keep.T, aspect="auto", cmap="gray", interpolation="nearest")
+    ax2.set(title=f"mask (rows: {w.shape[1]} units, columns: {w.shape[0]} inputs)", xticks=[],
+            yticks=[])
+    return ax1, ax2
+
+
+def cost_bars(costs: dict[str, object], title: str) -> plt.Figure:
+    """Parameters and MACs side by side for named costs (objects with .params and .macs).
+
+    Taught in notebooks/05_mobilenet_blocks.ipynb (the block picker).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
+    for ax, what in zip(axes, ("params", "macs"), strict=True):
+        ax.bar(list(costs), [getattr(cost, what) for cost in costs.values()], color="C0")
+        ax.set_title(what)
+    fig.suptitle(title, y=1.04)
+    return fig
+
+
+def layer_macs(rows: list[dict], title: str, xlabel: str = "layer") -> plt.Figure:
+    """Millions of MACs of every row of a layout table (blocks.mobilenet_v2_table).
+
+    Taught in notebooks/05_mobilenet_blocks.ipynb (the MobileNet V2 explorer).
+    """
+    fig, ax = plt.subplots(figsize=(9, 3))
+    ax.bar(range(len(rows)), [r["macs"] / 1e6 for r in rows])
+    ax.set(xlabel=xlabel, ylabel="MMACs", title=title)
     return fig

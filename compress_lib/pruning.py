@@ -2,46 +2,58 @@
 iterative prune-and-retrain, structured neuron/channel pruning and sensitivity scans.
 
 TF Model Optimization's pruning only works with Keras 2 (`tf_keras`); this module is the
-Keras 3 piece. Masks ride on the kernels as a Keras constraint, which the optimizer applies
-inside the compiled train step after every update, so pruned weights stay exactly zero.
+Keras 3 piece (the side-by-side run against TF-MOT is in compress_lib.reference). Masks ride
+on the kernels as a Keras constraint, which the optimizer applies inside the compiled train
+step after every update, so pruned weights stay exactly zero. Layer choice, copies and
+rebuilt smaller models go through compress_lib.graph (Sequential, functional and nested).
 Introduced in notebooks/04_pruning.ipynb.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 
-from compress_lib.measure import Latency, compare_fns, leaf_layers
-from compress_lib.models import accuracy, compile_classifier, train
+from compress_lib import graph
+from compress_lib._checks import (
+    check_array,
+    check_choice,
+    check_data,
+    check_fraction,
+    check_int,
+    check_model,
+    check_number,
+    check_positive,
+)
+from compress_lib._compat import reset_train_function
+from compress_lib.models import accuracy, train
 from compress_lib.models import progress as progress_bar
 
-PRUNABLE = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+__all__ = ["PASS_THROUGH", "PRUNABLE", "STRUCTURED", "ConstantSparsity", "MaskConstraint",
+           "PolynomialDecay", "PruningCallback", "Schedule", "apply_masks", "compute_masks",
+           "get_masks", "global_masks", "iterative_prune", "keep_units", "magnitude_mask",
+           "n_pruned", "nm_mask", "prune", "sensitivity_scan", "set_mask", "sparsity_table",
+           "strip", "structured_prune", "unit_scores"]
+
+PRUNABLE = graph.KERNEL_LAYERS
 STRUCTURED = (keras.layers.Dense, keras.layers.Conv2D)
 PASS_THROUGH = (keras.layers.Dropout, keras.layers.Activation, keras.layers.ReLU,
                 keras.layers.MaxPooling2D, keras.layers.AveragePooling2D,
-                keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+                keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D,
+                keras.layers.Identity)
+NORMS = ("l1", "l2")
 _NM = re.compile(r"^(\d+):(\d+)$")
 
 
 # ---------------------------------------------------------------- masks
 
-def check_sparsity(sparsity: float, name: str = "sparsity") -> float:
-    """Return sparsity as a float after checking it is a number in [0, 1)."""
-    if isinstance(sparsity, bool) or not isinstance(sparsity, int | float | np.number):
-        raise TypeError(f"{name} must be a number in [0, 1), got {type(sparsity).__name__}")
-    if not 0.0 <= float(sparsity) < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {sparsity}")
-    return float(sparsity)
-
-
 def n_pruned(size: int, sparsity: float) -> int:
     """How many of `size` weights a mask zeroes: size - max(1, round(size * (1 - sparsity)))."""
-    return int(size - max(1, int(np.round(size * (1.0 - check_sparsity(sparsity))))))
+    size = check_int("size", size, low=1)
+    return int(size - max(1, int(np.round(size * (1.0 - check_fraction("sparsity", sparsity))))))
 
 
 def _keep_mask(magnitudes: np.ndarray, sparsity: float) -> np.ndarray:
@@ -53,17 +65,15 @@ def _keep_mask(magnitudes: np.ndarray, sparsity: float) -> np.ndarray:
 
 def magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
     """Boolean keep-mask that zeroes exactly n_pruned(w.size, sparsity) smallest |w|."""
-    w = np.asarray(w)
-    if w.size == 0:
-        raise ValueError("w must not be empty")
+    w = check_array("w", w, dtype=None)
     return _keep_mask(np.abs(w).ravel(), sparsity).reshape(w.shape)
 
 
 def global_masks(weights: Sequence[np.ndarray], sparsity: float) -> list[np.ndarray]:
     """Keep-masks for several arrays ranked together under one global magnitude threshold."""
-    arrays = [np.asarray(w) for w in weights]
-    if not arrays or any(w.size == 0 for w in arrays):
+    if len(weights) == 0:
         raise ValueError("weights must be a non-empty list of non-empty arrays")
+    arrays = [check_array(f"weights[{i}]", w, dtype=None) for i, w in enumerate(weights)]
     keep = _keep_mask(np.concatenate([np.abs(w).ravel() for w in arrays]), sparsity)
     splits = np.cumsum([w.size for w in arrays])[:-1]
     return [k.reshape(w.shape) for k, w in zip(np.split(keep, splits), arrays, strict=True)]
@@ -74,10 +84,11 @@ def nm_mask(w: np.ndarray, n: int = 2, m: int = 4, axis: int | None = None) -> n
 
     The default axis is the input (reduction) axis: -2 for kernels, -1 for vectors.
     """
-    w = np.asarray(w)
-    if not (isinstance(n, int) and isinstance(m, int) and 0 < n < m):
+    w = check_array("w", w, dtype=None)
+    n, m = check_int("n", n, low=1), check_int("m", m, low=2)
+    if n >= m:
         raise ValueError(f"need integers 0 < n < m, got n={n!r}, m={m!r}")
-    axis = (-2 if w.ndim >= 2 else -1) if axis is None else axis
+    axis = (-2 if w.ndim >= 2 else -1) if axis is None else check_int("axis", axis)
     moved = np.moveaxis(np.abs(w), axis, -1)
     if moved.shape[-1] % m:
         raise ValueError(f"size along axis {axis} is {moved.shape[-1]}, not a multiple of m={m}")
@@ -93,17 +104,11 @@ class Schedule:
     """When to update masks: at begin_step, then every `frequency` steps up to end_step."""
 
     def __init__(self, begin_step: int = 0, end_step: int = -1, frequency: int = 100):
-        for name, value in (("begin_step", begin_step), ("end_step", end_step),
-                            ("frequency", frequency)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if begin_step < 0:
-            raise ValueError(f"begin_step must be >= 0, got {begin_step}")
-        if end_step != -1 and end_step < begin_step:
+        self.begin_step = check_int("begin_step", begin_step, low=0)
+        self.end_step = check_int("end_step", end_step, low=-1)
+        if self.end_step != -1 and self.end_step < self.begin_step:
             raise ValueError(f"end_step must be -1 or >= begin_step={begin_step}, got {end_step}")
-        if frequency < 1:
-            raise ValueError(f"frequency must be >= 1, got {frequency}")
-        self.begin_step, self.end_step, self.frequency = int(begin_step), int(end_step), frequency
+        self.frequency = check_int("frequency", frequency, low=1)
 
     def should_prune(self, step: int) -> bool:
         """True on the steps where masks are recomputed."""
@@ -125,7 +130,7 @@ class ConstantSparsity(Schedule):
     def __init__(self, target_sparsity: float, begin_step: int = 0, end_step: int = -1,
                  frequency: int = 100):
         super().__init__(begin_step, end_step, frequency)
-        self.target_sparsity = check_sparsity(target_sparsity, "target_sparsity")
+        self.target_sparsity = check_fraction("target_sparsity", target_sparsity)
 
     def sparsity(self, step: int) -> float:
         """Target sparsity at `step` (constant)."""
@@ -141,13 +146,11 @@ class PolynomialDecay(Schedule):
     def __init__(self, initial_sparsity: float, final_sparsity: float, begin_step: int,
                  end_step: int, power: float = 3.0, frequency: int = 100):
         super().__init__(begin_step, end_step, frequency)
-        if end_step <= begin_step:
+        if self.end_step <= self.begin_step:
             raise ValueError(f"end_step must be > begin_step={begin_step}, got {end_step}")
-        if isinstance(power, bool) or not isinstance(power, int | float) or not power > 0:
-            raise ValueError(f"power must be a number > 0, got {power!r}")
-        self.initial_sparsity = check_sparsity(initial_sparsity, "initial_sparsity")
-        self.final_sparsity = check_sparsity(final_sparsity, "final_sparsity")
-        self.power = float(power)
+        self.initial_sparsity = check_fraction("initial_sparsity", initial_sparsity)
+        self.final_sparsity = check_fraction("final_sparsity", final_sparsity)
+        self.power = check_positive("power", power)
 
     def sparsity(self, step: int) -> float:
         """Target sparsity at `step`."""
@@ -173,37 +176,37 @@ class MaskConstraint(keras.constraints.Constraint):
         return keras.ops.multiply(self.inner(w) if self.inner else w, self.mask)
 
 
-def select_layers(model: keras.Model, layers: Sequence[str] | None = None
-                  ) -> tuple[list[keras.layers.Layer], list[str]]:
-    """Layers to prune (all supported, or exactly those named) and the weighted ones skipped."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    leaves = leaf_layers(model)
-    if layers is None:
-        targets = [layer for layer in leaves if isinstance(layer, PRUNABLE)]
-    else:
-        by_name = {layer.name: layer for layer in leaves}
-        names = [layers] if isinstance(layers, str) else list(layers)
-        for name in names:
-            if name not in by_name:
-                raise ValueError(f"layers: no layer named {name!r}; the model has {list(by_name)}")
-            if not isinstance(by_name[name], PRUNABLE):
-                raise ValueError(f"layers: {name!r} is a {type(by_name[name]).__name__}, which "
-                                 "cannot be pruned; supported: Dense, Conv2D, DepthwiseConv2D")
-        targets = [by_name[name] for name in names]
-    skipped = [f"{layer.name} ({type(layer).__name__})" for layer in leaves
-               if layer.weights and layer not in targets]
-    return targets, skipped
+def _mask_of(layer: keras.layers.Layer) -> keras.Variable | None:
+    """The mask variable attached to a layer's kernel, or None."""
+    constraint = getattr(getattr(layer, "kernel", None), "constraint", None)
+    return constraint.mask if isinstance(constraint, MaskConstraint) else None
+
+
+def _targets(model: keras.Model, layers: graph.LayerSpec) -> list[keras.layers.Layer]:
+    """The layers to prune: graph.select_layers restricted to the prunable types."""
+    return graph.select_layers(model, layers, types=PRUNABLE)
 
 
 def _parse_scope(scope: str) -> tuple[int, int] | None:
     """None for 'layer'/'global', (n, m) for an 'N:M' scope; ValueError otherwise."""
+    if not isinstance(scope, str):
+        raise TypeError(f"scope must be a str ('layer', 'global' or 'N:M'), got {scope!r}")
     if scope in ("layer", "global"):
         return None
-    match = _NM.match(scope) if isinstance(scope, str) else None
+    match = _NM.match(scope)
     if not match:
         raise ValueError(f"scope must be 'layer', 'global' or 'N:M' like '2:4', got {scope!r}")
     return int(match[1]), int(match[2])
+
+
+def _layer_masks(kernels: list[np.ndarray], names: list[str],
+                 sparsity: float | dict[str, float]) -> list[np.ndarray]:
+    """Per-layer magnitude masks; `sparsity` is one number or one per layer name."""
+    per_layer = sparsity if isinstance(sparsity, dict) else dict.fromkeys(names, sparsity)
+    missing = set(names) - set(per_layer)
+    if missing:
+        raise ValueError(f"sparsity: no value for layers {sorted(missing)}")
+    return [magnitude_mask(k, per_layer[n]) for k, n in zip(kernels, names, strict=True)]
 
 
 def compute_masks(layers: Sequence[keras.layers.Layer], sparsity: float | dict[str, float] | None,
@@ -216,14 +219,10 @@ def compute_masks(layers: Sequence[keras.layers.Layer], sparsity: float | dict[s
         masks = [nm_mask(k, *nm) for k in kernels]
     elif scope == "global":
         if isinstance(sparsity, dict):
-            raise TypeError("sparsity must be one number when scope='global'")
+            raise TypeError("sparsity must be one number when scope='global', got a dict")
         masks = global_masks(kernels, sparsity)
     else:
-        per_layer = sparsity if isinstance(sparsity, dict) else dict.fromkeys(names, sparsity)
-        missing = set(names) - set(per_layer)
-        if missing:
-            raise ValueError(f"sparsity: no value for layers {sorted(missing)}")
-        masks = [magnitude_mask(k, per_layer[n]) for k, n in zip(kernels, names, strict=True)]
+        masks = _layer_masks(kernels, names, sparsity)
     return dict(zip(names, masks, strict=True))
 
 
@@ -233,7 +232,7 @@ def set_mask(layer: keras.layers.Layer, mask: np.ndarray) -> bool:
     if tuple(mask.shape) != tuple(kernel.shape):
         raise ValueError(f"mask shape {mask.shape} != kernel shape {tuple(kernel.shape)} "
                          f"of layer {layer.name!r}")
-    added = not isinstance(kernel.constraint, MaskConstraint)
+    added = _mask_of(layer) is None
     if added:
         kernel.constraint = MaskConstraint(mask, inner=kernel.constraint)
     else:
@@ -244,52 +243,54 @@ def set_mask(layer: keras.layers.Layer, mask: np.ndarray) -> bool:
 
 def apply_masks(model: keras.Model, masks: dict[str, np.ndarray]) -> None:
     """Set masks on the named layers; forces a retrace of fit's step if constraints were added."""
-    by_name = {layer.name: layer for layer in leaf_layers(model)}
+    by_name = {layer.name: layer for layer in graph.leaf_layers(check_model(model))}
+    unknown = sorted(set(masks) - set(by_name))
+    if unknown:
+        raise ValueError(f"masks: no layers named {unknown} in model {model.name!r}")
     added = [set_mask(by_name[name], mask) for name, mask in masks.items()]
-    if any(added) and hasattr(model, "train_function"):
-        model.train_function = None  # traced steps must see the new constraints
+    if any(added):
+        reset_train_function(model)  # traced steps must see the new constraints
 
 
 def get_masks(model: keras.Model) -> dict[str, np.ndarray]:
     """The boolean keep-masks currently attached to a model's kernels."""
-    return {layer.name: np.asarray(layer.kernel.constraint.mask) > 0
-            for layer in leaf_layers(model)
-            if isinstance(getattr(getattr(layer, "kernel", None), "constraint", None),
-                          MaskConstraint)}
+    return {layer.name: np.asarray(_mask_of(layer)) > 0
+            for layer in graph.leaf_layers(check_model(model)) if _mask_of(layer) is not None}
 
 
 def prune(model: keras.Model, sparsity: float | dict[str, float] | None = None,
-          scope: str = "layer", layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """One-shot magnitude pruning in place; later `fit` calls keep the pruned weights at zero."""
+          scope: str = "layer", layers: graph.LayerSpec = None) -> dict[str, np.ndarray]:
+    """One-shot magnitude pruning in place; later `fit` calls keep the pruned weights at zero.
+
+    `layers` chooses the layers as graph.select_layers does (default: every prunable one).
+    """
     if _parse_scope(scope) is None and sparsity is None:
         raise ValueError("sparsity is required unless scope is 'N:M'")
-    targets, _ = select_layers(model, layers)
-    masks = compute_masks(targets, sparsity, scope)
+    masks = compute_masks(_targets(model, layers), sparsity, scope)
     apply_masks(model, masks)
     return masks
 
 
+def _masked_weights(old: keras.layers.Layer, new: keras.layers.Layer) -> list[np.ndarray]:
+    """A layer's weights with its kernel multiplied by its mask (if it has one)."""
+    mask = _mask_of(old)
+    return [np.asarray(v) * np.asarray(mask) if mask is not None and v is old.kernel
+            else np.asarray(v) for v in old.weights]
+
+
 def strip(model: keras.Model) -> keras.Model:
     """A plain, uncompiled copy of the model: no mask constraints, pruned weights exactly zero."""
-    masks = {id(layer.kernel): layer.kernel.constraint.mask for layer in leaf_layers(model)
-             if isinstance(getattr(getattr(layer, "kernel", None), "constraint", None),
-                           MaskConstraint)}
-    weights = [np.asarray(v) * np.asarray(masks[id(v)]) if id(v) in masks else np.asarray(v)
-               for v in model.weights]
-    plain = type(model).from_config(model.get_config())  # uncompiled, no constraints attached
-    plain.set_weights(weights)
-    return plain
+    return graph.rewrite(model, weights=_masked_weights)
 
 
 def sparsity_table(model: keras.Model) -> list[dict]:
     """One row per prunable layer: kernel size, nonzeros and sparsity."""
     rows = []
-    for layer in leaf_layers(model):
-        if isinstance(layer, PRUNABLE):
-            k = np.asarray(layer.kernel)
-            nz = int(np.count_nonzero(k))
-            rows.append({"layer": layer.name, "weights": int(k.size), "nonzero": nz,
-                         "sparsity": round(1 - nz / k.size, 4)})
+    for layer in graph.select_layers(model, types=PRUNABLE):
+        k = np.asarray(layer.kernel)
+        nz = int(np.count_nonzero(k))
+        rows.append({"layer": layer.name, "weights": int(k.size), "nonzero": nz,
+                     "sparsity": round(1 - nz / k.size, 4)})
     return rows
 
 
@@ -299,10 +300,11 @@ class PruningCallback(keras.callbacks.Callback):
     """Recompute masks as the schedule says (before the batch) and keep pruned weights at zero.
 
     The step counter starts at the optimizer's iteration count, as TF-MOT's UpdatePruningStep.
+    `layers` chooses the layers as graph.select_layers does (default: every prunable one).
     """
 
-    def __init__(self, schedule: Schedule, scope: str = "layer",
-                 layers: Sequence[str] | None = None, verbose: bool = True):
+    def __init__(self, schedule: Schedule, scope: str = "layer", layers: graph.LayerSpec = None,
+                 verbose: bool = True):
         super().__init__()
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a Schedule, got {type(schedule).__name__}")
@@ -314,7 +316,8 @@ class PruningCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Pick the layers, report what is skipped, attach masks and retrace the train step."""
-        self.targets, self.skipped = select_layers(self.model, self.layers)
+        self.targets = _targets(self.model, self.layers)
+        self.skipped = graph.skipped_layers(self.model, self.targets)
         if self.verbose:
             print(f"pruning {[t.name for t in self.targets]}; skipped (not prunable): "
                   f"{self.skipped or 'none'}")
@@ -335,95 +338,141 @@ class PruningCallback(keras.callbacks.Callback):
         self.step += 1
 
 
+def _check_levels(sparsities: Sequence[float | dict[str, float]]) -> None:
+    """Sparsities of iterative pruning: non-empty, each in [0, 1), non-decreasing."""
+    if len(sparsities) == 0:
+        raise ValueError("sparsities must not be empty")
+    levels = []
+    for i, s in enumerate(sparsities):
+        values = s.values() if isinstance(s, dict) else [s]
+        levels.append(max(check_fraction(f"sparsities[{i}]", v) for v in values))
+    if any(b < a for a, b in zip(levels, levels[1:], strict=False)):
+        raise ValueError(f"sparsities must be non-decreasing, got {levels}")
+
+
 def iterative_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
                     sparsities: Sequence[float | dict[str, float]], epochs: int,
                     scope: str = "layer", learning_rate: float = 1e-4, batch_size: int = 128,
-                    validation: tuple[np.ndarray, np.ndarray] | None = None,
+                    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
                     progress: bool = True) -> list[dict]:
-    """Han et al. 2015: prune to each sparsity in turn and retrain `epochs`; one row per round."""
-    if not sparsities:
-        raise ValueError("sparsities must not be empty")
-    levels = [max(s.values()) if isinstance(s, dict) else s for s in sparsities]
-    if any(b < a for a, b in zip(levels, levels[1:], strict=False)):
-        raise ValueError(f"sparsities must be non-decreasing, got {levels}")
+    """Han et al. 2015: prune to each sparsity in turn and retrain `epochs`; one row per round.
+
+    Each round retrains through models.train (a fresh Adam at `learning_rate`).
+    """
+    _check_levels(sparsities)
     rows = []
     rounds = progress_bar(sparsities, desc="prune rounds", disable=not progress)
     for i, sparsity in enumerate(rounds):
         prune(model, sparsity, scope)
-        compile_classifier(model, learning_rate)
-        train(model, data, epochs, batch_size=batch_size, progress=False)
-        kept = sum(int(m.sum()) for m in get_masks(model).values())
-        total = sum(m.size for m in get_masks(model).values())
+        train(model, data, epochs, batch_size=batch_size, learning_rate=learning_rate,
+              progress=False)
+        masks = get_masks(model).values()
+        kept, total = sum(int(m.sum()) for m in masks), sum(m.size for m in masks)
         row = {"round": i + 1, "sparsity": round(1 - kept / total, 4)}
-        if validation is not None:
-            row["accuracy"] = accuracy(model, *validation)
+        if validation_data is not None:
+            row["accuracy"] = accuracy(model, validation_data)
         rows.append(row)
     return rows
 
 
 # ---------------------------------------------------------------- sensitivity
 
-def sensitivity_scan(model: keras.Model, x: np.ndarray, y: np.ndarray,
-                     sparsities: Sequence[float], layers: Sequence[str] | None = None,
+def sensitivity_scan(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
+                     sparsities: Sequence[float], layers: graph.LayerSpec = None,
                      progress: bool = True) -> list[dict]:
-    """Accuracy when each layer alone is magnitude-pruned (no retraining); weights restored."""
-    targets, _ = select_layers(model, layers)
-    sparsities = [check_sparsity(s, "sparsities[i]") for s in sparsities]
+    """Accuracy on data = (x, y) when each layer alone is magnitude-pruned (no retraining).
+
+    Every layer's weights are restored after its scan.
+    """
+    targets = _targets(model, layers)
+    data = check_data(*data)
+    sparsities = [check_fraction(f"sparsities[{i}]", s) for i, s in enumerate(sparsities)]
     rows = []
     for layer in progress_bar(targets, desc="layers", disable=not progress):
         original = np.asarray(layer.kernel)
         for s in sparsities:
             layer.kernel.assign(original * magnitude_mask(original, s))
-            rows.append({"layer": layer.name, "sparsity": s, "accuracy": accuracy(model, x, y)})
+            rows.append({"layer": layer.name, "sparsity": s, "accuracy": accuracy(model, data)})
         layer.kernel.assign(original)
     return rows
 
 
 # ---------------------------------------------------------------- structured pruning
 
-def keras_latency(models: dict[str, keras.Model], batch_size: int = 1, repeats: int = 200,
-                  rounds: int = 10) -> dict[str, Latency]:
-    """Latency of compiled Keras forward passes, timed in interleaved rounds (busy-CPU fair)."""
-    import tensorflow as tf
-
-    if not models or repeats < rounds or rounds < 1:
-        raise ValueError(f"need a non-empty dict and repeats >= rounds >= 1, got {rounds=}")
-    fns = {}
-    for name, model in models.items():
-        x = tf.constant(np.zeros((batch_size, *model.input_shape[1:]), np.float32))
-        call = tf.function(lambda x, model=model: model(x, training=False))
-        fns[name] = lambda call=call, x=x: call(x).numpy()
-    return compare_fns(fns, repeats=repeats, warmup=10, rounds=rounds)
-
-
 def unit_scores(kernel: np.ndarray, norm: str = "l1") -> np.ndarray:
     """Importance of each output unit/filter: L1 or L2 norm of its incoming weights."""
-    if norm not in ("l1", "l2"):
-        raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
-    flat = np.asarray(kernel).reshape(-1, kernel.shape[-1])
+    check_choice("norm", norm, NORMS)
+    kernel = check_array("kernel", kernel, min_ndim=2, dtype=None)
+    flat = kernel.reshape(-1, kernel.shape[-1])
     return np.abs(flat).sum(0) if norm == "l1" else np.sqrt((flat ** 2).sum(0))
 
 
 def keep_units(kernel: np.ndarray, n_keep: int, norm: str = "l1") -> np.ndarray:
     """Sorted indices of the n_keep highest-norm units (ties: the earlier unit is kept)."""
     scores = unit_scores(kernel, norm)
-    if not 1 <= n_keep <= scores.size:
-        raise ValueError(f"n_keep must be in [1, {scores.size}], got {n_keep}")
+    n_keep = check_int("n_keep", n_keep, 1, scores.size)
     return np.sort(np.argsort(-scores, kind="stable")[:n_keep])
 
 
 def _n_keep(layer: keras.layers.Layer, keep: float | int) -> int:
     """Units to keep: a fraction in (0, 1] of the layer's width, or an absolute count."""
-    width = int(layer.kernel.shape[-1])
-    if isinstance(keep, bool) or not isinstance(keep, int | float | np.number):
-        raise TypeError(f"keep for {layer.name!r} must be a fraction or a count")
-    if isinstance(keep, int | np.integer):
-        if not 1 <= keep <= width:
-            raise ValueError(f"keep for {layer.name!r} must be in [1, {width}], got {keep}")
-        return int(keep)
-    if not 0 < keep <= 1:
-        raise ValueError(f"keep for {layer.name!r} must be a fraction in (0, 1], got {keep}")
-    return max(1, int(np.round(keep * width)))
+    width, name = int(layer.kernel.shape[-1]), f"keep[{layer.name!r}]"
+    if isinstance(keep, int | np.integer) and not isinstance(keep, bool):
+        return check_int(name, keep, 1, width)
+    fraction = check_number(name, keep, 0.0, 1.0, low_open=True)
+    return max(1, int(np.round(fraction * width)))
+
+
+def _not_a_chain(layer: keras.layers.Layer) -> ValueError:
+    """The error for a layer that does not read the previous layer's output."""
+    if isinstance(layer, keras.Model) and not isinstance(layer, keras.Sequential):
+        return ValueError(f"structured_prune cannot follow the functional model {layer.name!r} "
+                          "nested inside a functional model; nest it in a Sequential instead "
+                          "(as distillation.with_jitter does)")
+    return ValueError(f"structured_prune needs a chain of layers, each reading the previous "
+                      f"one's output; {layer.name!r} ({type(layer).__name__}) does not "
+                      "(branches, merges such as Add/Concatenate and shared layers are not "
+                      "supported)")
+
+
+def _chain(model: keras.Model, expected: object) -> list[keras.layers.Layer]:
+    """Leaf layers of a model whose layers form one chain, each reading the previous output.
+
+    A Sequential is a chain by construction; in a functional model each layer's input must be
+    the previous layer's output (`expected` starts as the model's input).
+    """
+    chain: list[keras.layers.Layer] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if not isinstance(model, keras.Sequential) and layer.input is not expected:
+            raise _not_a_chain(layer)
+        chain += _chain(layer, layer.inputs[0]) if isinstance(layer, keras.Model) else [layer]
+        expected = layer.output
+    return chain
+
+
+def _model_chain(model: keras.Model) -> list[keras.layers.Layer]:
+    """The chain of leaf layers of a one-input, one-output model (nested models included)."""
+    check_model(model, built=True)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"structured_prune needs one input and one output, got "
+                         f"{len(model.inputs)} and {len(model.outputs)}")
+    return _chain(model, model.inputs[0])
+
+
+def _keep_plan(chain: list[keras.layers.Layer], keep: float | int | dict[str, float | int]
+               ) -> dict[str, int]:
+    """Units to keep per hidden Dense/Conv2D layer (the last weighted layer keeps its outputs)."""
+    weighted = [layer for layer in chain if layer.weights]
+    hidden = {layer.name: layer for layer in weighted[:-1] if isinstance(layer, STRUCTURED)}
+    if not isinstance(keep, dict):
+        return {name: _n_keep(layer, keep) for name, layer in hidden.items()}
+    for name in keep:
+        if name not in hidden:
+            raise ValueError(f"keep: {name!r} is not a hidden Dense/Conv2D layer; "
+                             f"choose from {list(hidden)}")
+    return {name: _n_keep(hidden[name], k) for name, k in keep.items()}
 
 
 def _slice_in(layer: keras.layers.Layer, weights: list[np.ndarray], idx: np.ndarray
@@ -435,7 +484,9 @@ def _slice_in(layer: keras.layers.Layer, weights: list[np.ndarray], idx: np.ndar
         if layer.depth_multiplier != 1:
             raise ValueError(f"{layer.name!r}: depth_multiplier must be 1 to remove channels")
         return [np.take(weights[0], idx, axis=-2), *[w[idx] for w in weights[1:]]]
-    return [w[idx] for w in weights]  # BatchNormalization: gamma, beta, mean, variance
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return [w[idx] for w in weights]  # gamma, beta, mean, variance
+    raise ValueError(f"cannot remove inputs of {type(layer).__name__} {layer.name!r}")
 
 
 def _flatten_index(layer: keras.layers.Layer, idx: np.ndarray) -> np.ndarray:
@@ -445,132 +496,49 @@ def _flatten_index(layer: keras.layers.Layer, idx: np.ndarray) -> np.ndarray:
     return (np.arange(positions)[:, None] * channels + idx[None, :]).ravel()
 
 
-def structured_prune(model: keras.Model, keep: float | int | dict[str, float | int] = 0.5,
-                     norm: str = "l1") -> keras.Model:
-    """A smaller Sequential model without the lowest-norm neurons/filters (weights copied).
+def _pass_inputs(layer: keras.layers.Layer, weights: list[np.ndarray], idx: np.ndarray | None
+                 ) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """A layer's weights without the removed inputs, and the channel index it passes on."""
+    if idx is None:
+        return weights, None
+    if isinstance(layer, keras.layers.Flatten):
+        return weights, _flatten_index(layer, idx)
+    if weights:
+        return _slice_in(layer, weights, idx), idx
+    if not isinstance(layer, PASS_THROUGH):
+        raise ValueError(f"cannot pass removed channels through {type(layer).__name__} "
+                         f"{layer.name!r}")
+    return weights, idx
 
-    `keep` is a fraction or count per Dense/Conv2D layer (a float/int for all hidden ones, or
-    a dict by layer name); the last weighted layer keeps its outputs.
-    """
-    if not isinstance(model, keras.Sequential):
-        raise TypeError(f"model must be a keras.Sequential, got {type(model).__name__}")
-    layers = model.layers
-    weighted = [layer for layer in layers if layer.weights]
-    hidden = [layer for layer in weighted[:-1] if isinstance(layer, STRUCTURED)]
-    plan = keep if isinstance(keep, dict) else {layer.name: keep for layer in hidden}
-    for name in plan:
-        if name not in {layer.name for layer in hidden}:
-            raise ValueError(f"keep: {name!r} is not a hidden Dense/Conv2D layer; "
-                             f"choose from {[layer.name for layer in hidden]}")
-    new_layers, new_weights, idx = [], [], None
-    for layer in layers:
+
+def _shrink_plan(chain: list[keras.layers.Layer], n_keep: dict[str, int], norm: str
+                 ) -> dict[int, tuple[dict, list[np.ndarray]]]:
+    """For each layer of the chain (by id): its new config and its new weights."""
+    plan, idx = {}, None
+    for layer in chain:
         config, weights = layer.get_config(), [np.asarray(w) for w in layer.get_weights()]
-        if idx is not None and isinstance(layer, keras.layers.Flatten):
-            idx = _flatten_index(layer, idx)
-        elif idx is not None and weights:
-            if not isinstance(layer, (*STRUCTURED, keras.layers.DepthwiseConv2D,
-                                      keras.layers.BatchNormalization)):
-                raise ValueError(f"cannot remove inputs of {type(layer).__name__} "
-                                 f"{layer.name!r}")
-            weights = _slice_in(layer, weights, idx)
-        elif idx is not None and not isinstance(layer, PASS_THROUGH):
-            raise ValueError(f"cannot pass removed channels through {type(layer).__name__} "
-                             f"{layer.name!r}")
+        weights, idx = _pass_inputs(layer, weights, idx)
         if isinstance(layer, STRUCTURED):
             idx = None
-            if layer.name in plan:
-                idx = keep_units(weights[0], _n_keep(layer, plan[layer.name]), norm)
+            if layer.name in n_keep:
+                idx = keep_units(weights[0], n_keep[layer.name], norm)
                 weights = [np.take(weights[0], idx, axis=-1), *[w[idx] for w in weights[1:]]]
                 config["units" if isinstance(layer, keras.layers.Dense) else "filters"] = idx.size
-        new_layers.append(type(layer).from_config(config))
-        new_weights.append(weights)
-    smaller = keras.Sequential([keras.Input(model.input_shape[1:]), *new_layers],
-                               name=f"{model.name}_structured")
-    for layer, weights in zip(new_layers, new_weights, strict=True):
-        layer.set_weights(weights)
-    return smaller
+        plan[id(layer)] = (config, weights)
+    return plan
 
 
-# ---------------------------------------------------------------- TF-MOT side by side
+def structured_prune(model: keras.Model, keep: float | int | dict[str, float | int] = 0.5,
+                     norm: str = "l1") -> keras.Model:
+    """A smaller model without the lowest-norm neurons/filters (weights copied), via graph.rewrite.
 
-def tf_keras_copy(model: keras.Model):
-    """The same Dense/Dropout stack as a tf_keras (Keras 2) Sequential with the same weights."""
-    import tf_keras
-
-    layers = [tf_keras.Input(model.input_shape[1:])]
-    for layer in leaf_layers(model):
-        if isinstance(layer, keras.layers.Dense):
-            layers.append(tf_keras.layers.Dense(layer.units, name=layer.name,
-                                                activation=layer.get_config()["activation"]))
-        elif isinstance(layer, keras.layers.Dropout):
-            layers.append(tf_keras.layers.Dropout(layer.rate))
-        elif not isinstance(layer, keras.layers.InputLayer):
-            raise TypeError(f"only Dense/Dropout models can be copied, got {layer.name!r}")
-    copy = tf_keras.Sequential(layers, name=f"{model.name}_tf_keras")
-    copy.set_weights(model.get_weights())
-    return copy
-
-
-def _keras3_copy(model: keras.Model, learning_rate: float) -> keras.Model:
-    """A compiled clone of a Keras 3 model with the same weights."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return compile_classifier(copy, learning_rate)
-
-
-def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndarray],
-                       test_data: tuple[np.ndarray, np.ndarray], sparsity: float, epochs: int,
-                       learning_rate: float = 1e-4, batch_size: int = 128,
-                       frequency: int = 100, plain: bool = False, progress: bool = True) -> dict:
-    """Prune copies of a trained MLP with this module (Keras 3) and TF-MOT (tf_keras).
-
-    Same weights, optimizer, PolynomialDecay schedule (0 -> sparsity over the first two thirds
-    of the steps) and batches (each epoch's shuffle is shared); epochs alternate between the
-    two so that both see the same CPU load.
-    Returns accuracies, sparsities, every epoch's seconds and the median seconds per epoch of
-    each, the first (tracing) epoch left out (with `plain`, also of unpruned copies trained
-    alongside in Keras 3 and tf_keras: the pruning overhead).
+    `keep` is a fraction or count per Dense/Conv2D layer (a float/int for all hidden ones, or
+    a dict by layer name); the last weighted layer keeps its outputs. Works on Sequential,
+    functional and nested models whose layers form one chain (no branches or merges).
     """
-    import tensorflow_model_optimization as tfmot  # sets TF_USE_LEGACY_KERAS; Keras 3 unharmed
-    import tf_keras
-    check_sparsity(sparsity)
-    (x, y), (xt, yt) = train_data, test_data
-    end = 2 * epochs * int(np.ceil(len(x) / batch_size)) // 3 // frequency * frequency
-    if end < 1:
-        raise ValueError(f"frequency={frequency} is too large for {epochs} epochs of this data")
-    ours = _keras3_copy(model, learning_rate)
-    callback = PruningCallback(PolynomialDecay(0.0, sparsity, 0, end, frequency=frequency),
-                               verbose=False)
-    sched = tfmot.sparsity.keras.PolynomialDecay(0.0, sparsity, 0, end, frequency=frequency)
-    theirs = tfmot.sparsity.keras.prune_low_magnitude(tf_keras_copy(model),
-                                                      pruning_schedule=sched)
-    runs = {"compress_lib": (ours, [callback]),
-            "tfmot": (theirs, [tfmot.sparsity.keras.UpdatePruningStep()])}
-    if plain:
-        runs["plain_keras3"] = (_keras3_copy(model, learning_rate), [])
-        runs["plain_tf_keras"] = (tf_keras_copy(model), [])
-    for net in (theirs, runs.get("plain_tf_keras", (theirs,))[0]):
-        net.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), metrics=["accuracy"],
-                    loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    rng = np.random.default_rng(0)
-    for _ in progress_bar(range(epochs), desc=f"epochs at {sparsity:.0%}", disable=not progress):
-        order = rng.permutation(len(x))
-        xe, ye = x[order], y[order]
-        for name, (net, callbacks) in runs.items():
-            start = time.perf_counter()
-            net.fit(xe, ye, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks,
-                    shuffle=False)
-            seconds[name].append(time.perf_counter() - start)
-    stripped = tfmot.sparsity.keras.strip_pruning(theirs)
-    kernels = [w for w in stripped.get_weights() if w.ndim > 1]
-    their_acc = float(np.mean(stripped.predict(xt, batch_size=1024, verbose=0).argmax(1) == yt))
-    kept = sum(r["nonzero"] for r in sparsity_table(ours))
-    total = sum(r["weights"] for r in sparsity_table(ours))
-    return {"target_sparsity": sparsity, "epochs": epochs,
-            "compress_lib_accuracy": accuracy(strip(ours), xt, yt), "tfmot_accuracy": their_acc,
-            "compress_lib_sparsity": round(1 - kept / total, 4),
-            "tfmot_sparsity": round(1 - sum(int(np.count_nonzero(k)) for k in kernels)
-                                    / sum(k.size for k in kernels), 4),
-            **{f"{name}_s_per_epoch": float(np.median(t[1:] or t)) for name, t in seconds.items()},
-            "epoch_seconds": {name: [round(s, 3) for s in t] for name, t in seconds.items()}}
+    check_choice("norm", norm, NORMS)
+    chain = _model_chain(model)
+    plan = _shrink_plan(chain, _keep_plan(chain, keep), norm)
+    return graph.rewrite(model, clone=lambda layer: type(layer).from_config(plan[id(layer)][0]),
+                         weights=lambda old, new: plan[id(old)][1],
+                         name=f"{model.name}_structured")

@@ -24,8 +24,8 @@ from pathlib import Path
 from compress_lib.config import get_profile
 from compress_lib.tables import format_cell
 
-__all__ = ["load", "provenance", "record", "render", "render_all", "render_summary", "render_table",
-           "results_dir"]
+__all__ = ["load", "markdown", "provenance", "record", "render", "render_all", "render_summary",
+           "render_table", "results_dir"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_ENV = "COMPRESS_RESULTS_DIR"
@@ -176,7 +176,8 @@ def render_summary(docs: list[dict]) -> str:
              ""]
     for d in docs:
         p = d["provenance"]
-        lines.append(f"- {d['title']} — `{d.get('notebook') or '?'}`, {_rows_text(len(d['rows']))}, "
+        source = d.get("notebook") or "?"
+        lines.append(f"- {d['title']} — `{source}`, {_rows_text(len(d['rows']))}, "
                      f"profile `{p['profile']}`, commit `{p['commit']}`")
     return "\n".join(lines) + "\n"
 
@@ -199,6 +200,15 @@ def render(directory: str | os.PathLike | None = None, readme: str | os.PathLike
         summary = render_summary(docs)
         _write_if_changed(readme, head + START + "\n" + summary + END + rest.split(END, 1)[1])
     return body
+
+
+def markdown(table: str | os.PathLike) -> str:
+    """A recorded table as Markdown (the path `record` returned, or a table's JSON file).
+
+    In a notebook: `Markdown(results.markdown(results.record(...)))` shows what was recorded.
+    Used from notebooks/02_quantization.ipynb on.
+    """
+    return render_table(json.loads(Path(table).read_text()))
 
 
 if __name__ == "__main__":

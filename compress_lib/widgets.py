@@ -11,6 +11,9 @@ import numpy as np
 
 from compress_lib import losses, plots
 
+__all__ = ["bits_explorer", "bits_panel", "compare_blocks", "kd_explorer", "mobilenet_v2_explorer",
+           "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
+
 
 def temperature_explorer(images: np.ndarray, logits: np.ndarray, labels: np.ndarray):
     """Sliders over temperature and test image: softened distributions at T = 1 and T."""
@@ -30,3 +33,161 @@ def temperature_explorer(images: np.ndarray, logits: np.ndarray, labels: np.ndar
         temperature=widgets.FloatLogSlider(value=4.0, base=10, min=-0.5, max=2.0, step=0.05,
                                            description="T"),
         index=widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image"))
+
+
+def kd_explorer(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: np.ndarray):
+    """Sliders over T, alpha and example: soft targets per class and the kd_loss terms.
+
+    Taught in notebooks/03_distillation.ipynb.
+    """
+    if not len(teacher_logits) == len(student_logits) == len(labels) or len(labels) == 0:
+        raise ValueError("teacher_logits, student_logits and labels must be non-empty and "
+                         "of equal length")
+
+    def show(temperature: float = 4.0, alpha: float = 0.1, index: int = 0) -> None:
+        pick = slice(index, index + 1)
+        zt, zs, y = teacher_logits[pick], student_logits[pick], np.asarray(labels)[pick]
+        hard, soft = (float(np.asarray(t)[0]) for t in losses.kd_terms(y, zs, zt, temperature))
+        _, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+        plots.class_bars(axes[0], losses.softmax(zt[0], temperature),
+                         f"teacher, T={temperature:g}", int(y[0]))
+        plots.class_bars(axes[1], losses.softmax(zs[0], temperature),
+                         f"student, T={temperature:g}", int(y[0]))
+        print(f"hard CE {hard:.4f}   T^2*KL {soft:.4f}   "
+              f"loss = {alpha:.2f}*{hard:.4f} + {1 - alpha:.2f}*{soft:.4f} = "
+              f"{alpha * hard + (1 - alpha) * soft:.4f}")
+        plt.show()
+
+    return widgets.interact(
+        show,
+        temperature=widgets.FloatLogSlider(value=4.0, base=10, min=0, max=2, step=0.05,
+                                           description="T"),
+        alpha=widgets.FloatSlider(value=0.1, min=0, max=1, step=0.05, description="alpha"),
+        index=widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="example"))
+
+
+def bits_panel(models_by_name: dict, data: tuple[np.ndarray, np.ndarray], bits: int = 3,
+               layer: str = "fc1", model: str | None = None) -> None:
+    """One layer's weights and its linear `bits`-bit grid, with E, SQNR and the accuracy of
+    the model with only that layer quantized (per tensor, asymmetric).
+
+    Taught in notebooks/02_quantization.ipynb.
+    """
+    from compress_lib import models, ptq
+    from compress_lib import quantization as q
+
+    name = model or next(iter(models_by_name))
+    w = np.asarray(models_by_name[name].get_layer(layer).kernel)
+    qp = q.calibrate(w, bits)
+    w_q = q.dequantize(q.quantize(w, qp), qp)
+    one = ptq.quantize_weights(models_by_name[name], bits, symmetric=False, per_channel=False,
+                               layers=[layer])
+    acc = models.accuracy(one, data)
+    _, ax = plt.subplots(figsize=(8, 3))
+    plots.weight_levels(ax, w, qp.levels()[0], f"{name} {layer}, {bits} bits: E="
+                        f"{q.quantization_error(w, w_q):.3g}, SQNR={q.sqnr_db(w, w_q):.1f} dB, "
+                        f"acc={acc:.4f}")
+    plt.show()
+
+
+def bits_explorer(models_by_name: dict, data: tuple[np.ndarray, np.ndarray],
+                  layers: tuple[str, ...] = ("fc1", "fc2", "logits")):
+    """Sliders over bits, layer and model for bits_panel.
+
+    Taught in notebooks/02_quantization.ipynb.
+    """
+    if not models_by_name:
+        raise ValueError("models_by_name must be a non-empty dict of name -> keras.Model")
+    return widgets.interact(
+        lambda bits, layer, model: bits_panel(models_by_name, data, bits, layer, model),
+        bits=widgets.IntSlider(3, 1, 16, description="bits"),
+        layer=widgets.Dropdown(options=list(layers), description="layer"),
+        model=widgets.Dropdown(options=list(models_by_name), description="model"))
+
+
+def sparsity_panel(probe, weights: list[np.ndarray], data: tuple[np.ndarray, np.ndarray],
+                   sparsity: float = 0.9, layer: str = "fc1") -> None:
+    """Prune `probe` (reset to `weights`) to `sparsity` per layer, without retraining: one
+    layer's histogram and mask, the test accuracy and the sizes of the weights.
+
+    Taught in notebooks/04_pruning.ipynb.
+    """
+    from compress_lib import coding, models, pruning
+
+    probe.set_weights(weights)
+    kernel = np.asarray(probe.get_layer(layer).kernel)
+    pruning.prune(probe, sparsity)
+    acc = models.accuracy(probe, data)
+    total = coding.model_storage(probe)[-1]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    plots.pruned_weights(axes, kernel, pruning.get_masks(probe)[layer],
+                         f"{layer} weights, sparsity {sparsity:.0%}")
+    fig.suptitle(f"test accuracy before fine-tuning {acc:.4f} | nonzero {total['nonzero']:,} | "
+                 f"float32 {total['dense_bits'] / 8e3:.0f} kB, relative index "
+                 f"{total['relative_bits'] / 8e3:.0f} kB, gzip {total['gzip_bytes'] / 1e3:.0f} kB",
+                 y=1.06)
+    plt.show()
+
+
+def sparsity_explorer(probe, weights: list[np.ndarray], data: tuple[np.ndarray, np.ndarray],
+                      layer: str = "fc1"):
+    """A sparsity slider for sparsity_panel.
+
+    Taught in notebooks/04_pruning.ipynb.
+    """
+    return widgets.interact(
+        lambda sparsity: sparsity_panel(probe, weights, data, sparsity, layer),
+        sparsity=widgets.FloatSlider(0.9, min=0.0, max=0.99, step=0.01, description="sparsity"))
+
+
+def _show_block_costs(c_in: int, c_out: int, stride: int, expansion: int, side: int) -> None:
+    """Bars of the closed-form parameters and MACs of the three block kinds."""
+    from compress_lib import blocks
+
+    costs = {kind: blocks.block_cost(kind, side, side, c_in, c_out, stride, expansion)
+             for kind in blocks.BLOCKS}
+    plots.cost_bars(costs, f"{side}x{side}x{c_in} -> {c_out} channels, stride {stride}, "
+                           f"t={expansion}")
+    plt.show()
+
+
+def compare_blocks(c_in: int = 32, c_out: int = 32, stride: int = 1, expansion: int = 6,
+                   side: int = 14):
+    """The block picker: a static view at these values (kept in a stored notebook), then sliders.
+
+    Taught in notebooks/05_mobilenet_blocks.ipynb.
+    """
+    _show_block_costs(c_in, c_out, stride, expansion, side)
+    return widgets.interact(
+        _show_block_costs,
+        c_in=widgets.IntSlider(value=c_in, min=8, max=512, step=8, description="c_in"),
+        c_out=widgets.IntSlider(value=c_out, min=8, max=512, step=8, description="c_out"),
+        stride=widgets.Dropdown(options=[1, 2], value=stride, description="stride"),
+        expansion=widgets.IntSlider(value=expansion, min=1, max=8, description="expansion"),
+        side=widgets.IntSlider(value=side, min=7, max=112, step=7, description="side"))
+
+
+def _show_mobilenet_v2(alpha: float, resolution: int) -> None:
+    """MACs per MobileNet V2 layer with the totals and predicted deployed sizes in the title."""
+    from compress_lib import blocks
+
+    total = blocks.layout_cost(rows := blocks.mobilenet_v2_table(alpha, resolution / 224))
+    plots.layer_macs(rows, f"alpha {alpha:.2f}, {resolution}x{resolution}: "
+                     f"{total.macs / 1e6:.0f}M MACs, {(total.weights + total.bn // 4) / 1e6:.2f}M "
+                     f"weights, {blocks.predicted_bytes(total) / 1e6:.1f} MB float32, "
+                     f"{blocks.predicted_bytes(total, 8) / 1e6:.1f} MB int8",
+                     xlabel="layer (conv1, 17 inverted residual blocks, conv_last, classifier)")
+    plt.show()
+
+
+def mobilenet_v2_explorer(alpha: float = 0.5, resolution: int = 160):
+    """Closed-form MobileNet V2 costs: a static view at these values, then sliders.
+
+    Taught in notebooks/05_mobilenet_blocks.ipynb.
+    """
+    _show_mobilenet_v2(alpha, resolution)
+    return widgets.interact(
+        _show_mobilenet_v2,
+        alpha=widgets.FloatSlider(value=alpha, min=0.25, max=1.4, step=0.05, description="alpha"),
+        resolution=widgets.Dropdown(options=[96, 128, 160, 192, 224], value=resolution,
+                                    description="resolution"))

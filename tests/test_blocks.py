@@ -92,13 +92,13 @@ def test_mobilenet_layout_tables_equal_keras_applications(alpha, size):
     for build, table in ((keras.applications.MobileNet, blocks.mobilenet_v1_table),
                          (keras.applications.MobileNetV2, blocks.mobilenet_v2_table)):
         model = build(weights=None, alpha=alpha, input_shape=(size, size, 3))
-        assert_cost_matches(model, blocks.table_cost(table(alpha, rho)))
+        assert_cost_matches(model, blocks.layout_cost(table(alpha, rho)))
 
 
 def test_alpha_and_rho_scale_costs_roughly_quadratically():
-    base = blocks.table_cost(blocks.mobilenet_v1_table(1.0, 1.0))
-    half_w = blocks.table_cost(blocks.mobilenet_v1_table(0.5, 1.0))
-    half_r = blocks.table_cost(blocks.mobilenet_v1_table(1.0, 0.5))
+    base = blocks.layout_cost(blocks.mobilenet_v1_table(1.0, 1.0))
+    half_w = blocks.layout_cost(blocks.mobilenet_v1_table(0.5, 1.0))
+    half_r = blocks.layout_cost(blocks.mobilenet_v1_table(1.0, 0.5))
     assert 0.2 < half_w.macs / base.macs < 0.3  # ~ alpha^2
     # rho^2, up to odd feature-map sides and the resolution-independent classifier
     assert half_r.macs / base.macs == pytest.approx(0.25, rel=0.05)
@@ -141,16 +141,46 @@ def test_bad_input():
         blocks.predicted_bytes(blocks.ZERO, 4)
 
 
-def test_train_cnn_learns_a_tiny_task():
-    from compress_lib import config
+def test_wrong_types_are_type_errors():
+    with pytest.raises(TypeError, match="c_out"):
+        blocks.conv_cost(8, 8, 3, 4.0)
+    with pytest.raises(TypeError, match="expansion"):
+        blocks.inverted_residual_cost(8, 8, 3, 3, expansion=True)
+    with pytest.raises(TypeError, match="alpha"):
+        blocks.scale_width(32, "0.5")
+    with pytest.raises(TypeError, match=r"input_shape\[1\]"):
+        blocks.cnn("standard", input_shape=(28, 28.0))
+    with pytest.raises(TypeError, match="channels"):
+        blocks.single_block("separable", 8.0)
+
+
+def test_single_block_costs_and_names():
+    for kind in ("standard", "separable"):
+        model = blocks.single_block(kind, 16, side=7)
+        assert model.name == f"{kind}_16"
+        assert tuple(model.output.shape) == (None, 7, 7, 16)
+        assert_cost_matches(model, blocks.block_cost(kind, 7, 7, 16, 16))
+
+
+def test_cnn_learns_a_tiny_task_with_notebook_05_recipe():
+    from compress_lib import config, models
 
     config.set_seed(0)
     rng = np.random.default_rng(0)
     x = rng.random((256, 8, 8)).astype("float32")
     y = (x[:, :4].mean(axis=(1, 2)) > x[:, 4:].mean(axis=(1, 2))).astype("int64")
     model = blocks.cnn("separable", input_shape=(8, 8), stem=8, stages=((8, 1),), classes=2)
-    history = blocks.train_cnn(model, (x, y), epochs=3, batch_size=32, progress=False)
+    history = models.train(model, (x, y), epochs=3, batch_size=32, learning_rate=3e-3,
+                           schedule="cosine", progress=False)
     assert float(model.optimizer.learning_rate) < 3e-3 * 0.01  # cosine decayed to ~0
     assert history.history["loss"][-1] < history.history["loss"][0]
-    with pytest.raises(ValueError, match="epochs"):
-        blocks.train_cnn(model, (x, y), epochs=0)
+
+
+def test_block_widgets_render_a_static_view_and_sliders():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from compress_lib import widgets
+
+    assert widgets.compare_blocks(c_in=16, c_out=24, stride=2, expansion=4, side=14) is not None
+    assert widgets.mobilenet_v2_explorer(alpha=0.35, resolution=96) is not None

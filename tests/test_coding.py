@@ -124,8 +124,7 @@ def test_model_storage_and_file_bytes():
     assert rows[-1]["weights"] == sum(r["weights"] for r in rows[:-1]) == model.count_params()
     raw, zipped = C.keras_file_bytes(model)
     assert raw > 4 * model.count_params() and zipped > 0
-    models.compile_classifier(model)
-    model.fit(np.zeros((4, 784)), np.zeros(4), verbose=0)  # creates Adam's two slots per weight
+    models.train(model, (np.zeros((4, 784)), np.zeros(4, int)), 1, progress=False)  # Adam slots
     assert C.keras_file_bytes(model)[0] < raw + 4 * model.count_params()  # no optimizer state
 
 
@@ -134,8 +133,16 @@ def test_bad_input():
         C.relative_encode(np.ones(3), 0)
     with pytest.raises(ValueError, match="value_bits"):
         C.relative_bits(C.relative_encode(np.ones(3)), 0)
-    with pytest.raises(ValueError, match="must not be empty"):
+    with pytest.raises(ValueError, match="w must be a non-empty array"):
         C.csr_encode(np.array([]))
+    with pytest.raises(TypeError, match="index_bits must be an int"):
+        C.relative_encode(np.ones(3), 2.0)
+    with pytest.raises(TypeError, match="n must be an int"):
+        C.address_bits(3.0)
+    with pytest.raises(ValueError, match="n must be an int >= 1"):
+        C.address_bits(0)
+    with pytest.raises(ValueError, match=r"level must be an int in \[0, 9\]"):
+        C.gzip_size(b"abc", 10)
     with pytest.raises(TypeError, match="keras.Model"):
         C.model_storage(np.ones(3))
     with pytest.raises(TypeError, match="data must be bytes"):
@@ -147,3 +154,16 @@ def test_gzip_sizes():
     assert C.gzip_array_bytes(zeros) == C.gzip_size(zeros.tobytes()) < 200
     noise = np.random.default_rng(0).random(10000).astype(np.float32)
     assert C.gzip_array_bytes(noise) > 30000
+
+
+def test_storage_summary_in_kilobytes():
+    from compress_lib import models
+
+    model = models.mlp((8,))
+    row = C.storage_summary(model, b"\0" * 4000)
+    assert row["float32_kB"] == 4 * model.count_params() / 1e3
+    assert row["tflite_kB"] == 4.0 and row["tflite_gzip_kB"] < 0.1
+    assert row["nonzero"] == C.model_storage(model)[-1]["nonzero"]
+    assert row["keras_file_kB"] > row["float32_kB"]
+    with pytest.raises(TypeError, match="tflite must be bytes"):
+        C.storage_summary(model, "model.tflite")

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -38,3 +41,30 @@ def test_set_seed_reproduces_keras_init():
 def test_bad_seed(seed, err):
     with pytest.raises(err, match="seed"):
         config.set_seed(seed)
+
+
+def test_setup_prints_one_line_saying_what_it_set():
+    code = ("import numpy as np\nfrom compress_lib import config\n"
+            "config.setup(seed=3)\nprint(np.random.rand())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert len(out) == 2
+    assert out[0].startswith("setup: seeds (Python, NumPy, Keras) = 3; TensorFlow op "
+                             "determinism on")
+    np.random.seed(3)
+    assert float(out[1]) == pytest.approx(np.random.rand())
+
+
+def test_setup_bad_seed_is_a_type_error():
+    with pytest.raises(TypeError, match="seed"):
+        config.setup(seed=0.5, verbose=False)
+
+
+def test_quiet_silences_stdout():
+    import io
+    from contextlib import redirect_stdout
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer), config.quiet():
+        print("hidden")
+    assert buffer.getvalue() == ""

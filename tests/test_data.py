@@ -42,9 +42,17 @@ def test_bad_subset_size(kwargs):
         data.load_mnist(**kwargs)
 
 
-def test_non_integer_subset_size():
-    with pytest.raises(TypeError, match="n_train"):
-        data.load_mnist(n_train=1.5)
+@pytest.mark.parametrize("kwargs,name", [({"n_train": 1.5}, "n_train"),
+                                         ({"n_test": "10"}, "n_test"),
+                                         ({"n_train": True}, "n_train"), ({"seed": 0.5}, "seed")])
+def test_non_integer_argument_is_a_type_error(kwargs, name):
+    with pytest.raises(TypeError, match=name):
+        data.load_mnist(**kwargs)
+
+
+def test_negative_seed():
+    with pytest.raises(ValueError, match="seed"):
+        data.load_mnist(n_train=10, seed=-1)
 
 
 def test_corrupted_file_names_the_fix(tmp_path):

@@ -12,14 +12,13 @@ from compress_lib import config, data, models  # noqa: E402
 from compress_lib.distillation import (  # noqa: E402
     Distiller,
     Jitter,
-    cosine_schedule,
     count_errors,
     distill,
-    kd_explorer,
     train_seeded,
     with_jitter,
 )
 from compress_lib.losses import kd_loss, seed_kd_loss  # noqa: E402
+from compress_lib.widgets import kd_explorer  # noqa: E402
 
 
 def linear(kernel: np.ndarray, name: str) -> keras.Model:
@@ -72,9 +71,10 @@ def test_with_jitter_shares_weights():
     np.testing.assert_allclose(wrapped.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("bad", [-1, 14, 1.5, True])
-def test_jitter_bad_shift(bad):
-    with pytest.raises(ValueError, match="max_shift"):
+@pytest.mark.parametrize("bad,error", [(-1, ValueError), (14, ValueError), (1.5, TypeError),
+                                       (True, TypeError)])
+def test_jitter_bad_shift(bad, error):
+    with pytest.raises(error, match="max_shift"):
         Jitter(bad)
 
 
@@ -100,7 +100,7 @@ def test_distiller_cached_logits_equal_on_the_fly(pair):
     on_the_fly = float(ours.compute_loss(x=x, y=y, training=False))
     cached = float(ours.compute_loss(x=x, y=(y, zt), training=False))
     assert cached == pytest.approx(on_the_fly, abs=1e-6)
-    assert cached == pytest.approx(float(kd_loss(zs, zt, y, 4.0, 0.3)), abs=1e-6)
+    assert cached == pytest.approx(float(kd_loss(y, zs, zt, 4.0, 0.3)), abs=1e-6)
 
 
 def test_distiller_fit_evaluate_callbacks_and_frozen_teacher():
@@ -121,13 +121,15 @@ def test_distiller_fit_evaluate_callbacks_and_frozen_teacher():
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     for a, b in zip(before, teacher.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert models.accuracy(student, xt, yt) > 0.6
+    assert models.accuracy(student, (xt, yt)) > 0.6
 
 
 def test_distiller_bad_input(pair):
     teacher, student, *_ = pair
     with pytest.raises(TypeError, match="student"):
         Distiller("not a model", teacher)
+    with pytest.raises(TypeError, match="temperature"):
+        Distiller(student, teacher, temperature="4")
     with pytest.raises(ValueError, match="temperature"):
         Distiller(student, teacher, temperature=0.0)
     with pytest.raises(ValueError, match="alpha"):
@@ -142,15 +144,24 @@ def test_distiller_bad_input(pair):
                 teacher_logits=np.zeros((3, 10)), progress=False)
 
 
-def test_count_errors_and_cosine_schedule():
+def test_count_errors():
     model = linear(np.eye(6, 10, dtype="f4"), "eye")
     x = np.eye(6, dtype="f4")
-    assert count_errors(model, x, np.arange(6)) == 0
-    assert count_errors(model, x, np.array([0, 1, 2, 3, 4, 0])) == 1
-    schedule = cosine_schedule(1e-3, epochs=2, n=1000, batch_size=100)
-    assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(20)) == pytest.approx(0.0)
-    with pytest.raises(ValueError, match="learning_rate"):
-        cosine_schedule(0.0, 1, 10, 1)
+    assert count_errors(model, (x, np.arange(6))) == 0
+    assert count_errors(model, (x, np.array([0, 1, 2, 3, 4, 0]))) == 1
+    with pytest.raises(ValueError, match="same length"):
+        count_errors(model, (x, np.arange(5)))
+
+
+def test_distill_trains_through_models_train_with_cosine_schedule(pair):
+    teacher, _, x, y, zt, _ = pair
+    student = keras.Sequential([keras.Input((6,)), keras.layers.Dense(10)])
+    hist = distill(student, teacher, (x, y), 2, teacher_logits=zt, batch_size=8,
+                   learning_rate=1e-2, schedule="cosine", progress=False)
+    assert len(hist.history["loss"]) == 2
+    rate = hist.model.optimizer.learning_rate  # decayed to 0 after 2 * ceil(32 / 8) steps
+    assert float(rate) == pytest.approx(0.0, abs=1e-9)
+    assert Distiller.has_own_loss
 
 
 def test_train_seeded_is_reproducible_and_loss_fn_is_used(pair):
@@ -178,3 +189,20 @@ def test_kd_explorer_renders(pair):
     assert kd_explorer(zt, zs, y) is not None
     with pytest.raises(ValueError, match="equal length"):
         kd_explorer(zt, zs[:3], y)
+
+
+def test_seed_bars_draws_one_bar_per_group_and_a_dot_per_seed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from compress_lib import plots
+
+    _, ax = plt.subplots()
+    plots.seed_bars(ax, [[1.0, 3.0], [2.0, 2.0, 5.0]], [0, 1], label="runs")
+    assert [p.get_height() for p in ax.patches] == [2.0, 3.0]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 5
+    with pytest.raises(ValueError, match="equal length"):
+        plots.seed_bars(ax, [[1.0]], [0, 1])
+    plt.close("all")

@@ -43,10 +43,10 @@ def test_int8_io_and_accuracy(buffers, trained, mnist):
     assert interp.get_output_details()[0]["dtype"] == np.int8
     raw = export.predict_tflite(buffers["int8"], x, raw=True)
     assert raw.dtype == np.int8
-    keras_acc = models.accuracy(trained, x, y)
-    assert abs(export.evaluate_tflite(buffers["int8"], x, y) - keras_acc) < 0.02
+    keras_acc = models.accuracy(trained, (x, y))
+    assert abs(export.evaluate_tflite(buffers["int8"], (x, y)) - keras_acc) < 0.02
     for mode in ("float16", "dynamic"):
-        assert abs(export.evaluate_tflite(buffers[mode], x, y) - keras_acc) < 0.01
+        assert abs(export.evaluate_tflite(buffers[mode], (x, y)) - keras_acc) < 0.01
 
 
 def test_dequantized_output_is_on_grid(buffers, mnist):
@@ -65,8 +65,8 @@ def test_batch_size_does_not_change_results(buffers, mnist):
         big = export.predict_tflite(buffers[mode], x, batch_size=1000)
         small = export.predict_tflite(buffers[mode], x, batch_size=7)
         np.testing.assert_allclose(small, big, atol=1e-5)
-    assert export.evaluate_tflite(buffers["int8"], x, y, batch_size=7) == \
-        export.evaluate_tflite(buffers["int8"], x, y)
+    assert export.evaluate_tflite(buffers["int8"], (x, y), batch_size=7) == \
+        export.evaluate_tflite(buffers["int8"], (x, y))
 
 
 def test_conv_model_converts_to_int8(mnist):
@@ -104,6 +104,7 @@ def test_conversion_is_quiet(trained, mnist, capfd, caplog):
     ({"mode": "int8"}, "representative"),
     ({"mode": "int8", "representative": np.full((3, 784), np.nan)}, "finite"),
     ({"mode": "int8", "representative": np.zeros((0, 784))}, "non-empty"),
+    ({"mode": "int8", "representative": np.zeros(784)}, "ndim >= 2"),
 ])
 def test_to_tflite_bad_input(trained, kwargs, match):
     """Unknown modes and bad calibration data are rejected with clear messages."""
@@ -124,8 +125,14 @@ def test_run_bad_input(buffers):
         export.predict_tflite(buf, np.zeros((2, 28, 28)))
     with pytest.raises(ValueError, match="batch_size"):
         export.predict_tflite(buf, np.zeros((2, 784)), batch_size=0)
+    with pytest.raises(TypeError, match="batch_size"):
+        export.predict_tflite(buf, np.zeros((2, 784)), batch_size=2.0)
     with pytest.raises(ValueError, match="same length"):
-        export.evaluate_tflite(buf, np.zeros((2, 784)), np.zeros(3))
+        export.evaluate_tflite(buf, (np.zeros((2, 784)), np.zeros(3, int)))
+    with pytest.raises(TypeError, match="integer class labels"):
+        export.evaluate_tflite(buf, (np.zeros((2, 784)), np.zeros(2)))
+    with pytest.raises(TypeError, match="num_threads"):
+        export.interpreter(buf, num_threads="2")
     with pytest.raises(ValueError, match="empty"):
         export.interpreter(b"")
     with pytest.raises(ValueError, match="resolver"):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st  # noqa: E402
 from compress_lib.losses import kd_loss, kd_terms, seed_kd_loss  # noqa: E402
 
 
-def np_kd_loss(zs, zt, y, temperature, alpha):
+def np_kd_loss(y, zs, zt, temperature, alpha):
     """Independent float64 reference: Hinton's loss written out with scipy-free numpy."""
     zs, zt = np.asarray(zs, np.float64), np.asarray(zt, np.float64)
 
@@ -40,8 +40,8 @@ def random_batch(rng, n=16, c=10, scale=5.0):
        alpha=st.floats(0.0, 1.0), scale=st.floats(0.1, 30.0))
 def test_kd_loss_matches_numpy(seed, temperature, alpha, scale):
     zs, zt, y = random_batch(np.random.default_rng(seed), scale=scale)
-    got = float(kd_loss(zs, zt, y, temperature, alpha))
-    want = np_kd_loss(zs, zt, y, temperature, alpha)
+    got = float(kd_loss(y, zs, zt, temperature, alpha))
+    want = np_kd_loss(y, zs, zt, temperature, alpha)
     assert got == pytest.approx(want, rel=1e-5, abs=1e-6)
 
 
@@ -50,21 +50,21 @@ def test_kd_loss_stable_for_huge_logits_and_t100():
     zt = np.array([[9e3, 0.0, -2e4], [0.0, 3e4, 1e4]], np.float32)
     y = np.array([0, 1])
     for temperature in (1.0, 20.0, 100.0):
-        got = float(kd_loss(zs, zt, y, temperature, 0.3))
+        got = float(kd_loss(y, zs, zt, temperature, 0.3))
         assert np.isfinite(got)
-        assert got == pytest.approx(np_kd_loss(zs, zt, y, temperature, 0.3), rel=1e-4)
+        assert got == pytest.approx(np_kd_loss(y, zs, zt, temperature, 0.3), rel=1e-4)
 
 
 def test_kd_loss_zero_when_student_equals_teacher_and_alpha_zero():
     zs, _, y = random_batch(np.random.default_rng(1))
-    assert float(kd_loss(zs, zs, y, 7.0, 0.0)) == pytest.approx(0.0, abs=1e-5)
+    assert float(kd_loss(y, zs, zs, 7.0, 0.0)) == pytest.approx(0.0, abs=1e-5)
 
 
 def soft_grad(zs, zt, temperature, scaled=True):
     """Gradient of the soft term (alpha = 0) with respect to the student's logits."""
     zs = tf.Variable(zs)
     with tf.GradientTape() as tape:
-        loss = kd_loss(zs, zt, np.zeros(len(zt), np.int64), temperature, 0.0)
+        loss = kd_loss(np.zeros(len(zt), np.int64), zs, zt, temperature, 0.0)
         if not scaled:
             loss = loss / temperature**2
     return tape.gradient(loss, zs).numpy()
@@ -94,7 +94,7 @@ def test_soft_term_matches_keras_logits_distillation():
     # "kl_divergence" skips the softmax and the T^2 factor (see notebook 03).
     ref = keras.distillation.LogitsDistillation(temperature=3.0, loss=keras.losses.KLDivergence())
     want = float(ref.compute_loss(zt, zs))
-    _, soft = kd_terms(zs, zt, y, 3.0)
+    _, soft = kd_terms(y, zs, zt, 3.0)
     assert float(np.mean(soft)) == pytest.approx(want, abs=1e-6)
 
 
@@ -102,8 +102,8 @@ def test_seed_second_term_has_zero_gradient():
     zs, zt, y = random_batch(np.random.default_rng(5))
     zs_var = tf.Variable(zs)
     with tf.GradientTape(persistent=True) as tape:
-        seed = seed_kd_loss(zs_var, zt, y, 4.0, 0.3)
-        only_soft = seed_kd_loss(zs_var, zt, y, 4.0, 0.0)
+        seed = seed_kd_loss(y, zs_var, zt, 4.0, 0.3)
+        only_soft = seed_kd_loss(y, zs_var, zt, 4.0, 0.0)
         ce = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, zs_var,
                                                                           from_logits=True))
     g_soft = tape.gradient(only_soft, zs_var)
@@ -111,23 +111,33 @@ def test_seed_second_term_has_zero_gradient():
     np.testing.assert_allclose(tape.gradient(seed, zs_var).numpy(),
                                0.3 * tape.gradient(ce, zs_var).numpy(), atol=1e-7)
     assert float(only_soft) > 0  # the term has a value (the soft targets' entropy) ...
-    assert float(only_soft) == pytest.approx(float(seed_kd_loss(zs + 5, zt, y, 4.0, 0.0)))
+    assert float(only_soft) == pytest.approx(float(seed_kd_loss(y, zs + 5, zt, 4.0, 0.0)))
 
 
 @pytest.mark.parametrize("fn", [kd_loss, seed_kd_loss])
 def test_bad_input(fn):
     zs, zt, y = random_batch(np.random.default_rng(6))
     with pytest.raises(ValueError, match="temperature"):
-        fn(zs, zt, y, 0.0, 0.5)
+        fn(y, zs, zt, 0.0, 0.5)
     with pytest.raises(ValueError, match="temperature"):
-        fn(zs, zt, y, -2.0, 0.5)
-    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
-        fn(zs, zt, y, 2.0, 1.5)
+        fn(y, zs, zt, -2.0, 0.5)
+    with pytest.raises(TypeError, match="temperature"):
+        fn(y, zs, zt, "2", 0.5)
+    with pytest.raises(ValueError, match=r"alpha must be a finite number in \[0, 1\]"):
+        fn(y, zs, zt, 2.0, 1.5)
     with pytest.raises(ValueError, match="alpha"):
-        fn(zs, zt, y, 2.0, -0.1)
+        fn(y, zs, zt, 2.0, -0.1)
     with pytest.raises(TypeError, match="alpha"):
-        fn(zs, zt, y, 2.0, "0.5")
+        fn(y, zs, zt, 2.0, "0.5")
     with pytest.raises(ValueError, match="student_logits and teacher_logits"):
-        fn(zs, zt[:, :5], y, 2.0, 0.5)
+        fn(y, zs, zt[:, :5], 2.0, 0.5)
     with pytest.raises(ValueError, match="labels"):
-        fn(zs, zt, y[:3], 2.0, 0.5)
+        fn(y[:3], zs, zt, 2.0, 0.5)
+
+
+def test_labels_come_first_like_keras():
+    zs, zt, y = random_batch(np.random.default_rng(8))
+    want = np_kd_loss(y, zs, zt, 2.0, 0.4)
+    assert float(kd_loss(y, zs, zt, 2.0, 0.4)) == pytest.approx(want, rel=1e-5)
+    assert float(kd_loss(labels=y, student_logits=zs, teacher_logits=zt, temperature=2.0,
+                         alpha=0.4)) == pytest.approx(want, rel=1e-5)

@@ -78,3 +78,24 @@ def test_bad_input():
         losses.softmax_cross_entropy(np.array([0]), np.zeros((2, 10)))
     with pytest.raises(ValueError, match="non-empty"):
         losses.logsumexp(np.array([]))
+
+
+def test_wrong_types_are_type_errors():
+    with pytest.raises(TypeError, match="temperature"):
+        losses.softmax(np.zeros((1, 3)), temperature="2")
+    with pytest.raises(TypeError, match="logits"):
+        losses.logsumexp(np.array([["a", "b"]]))
+    with pytest.raises(TypeError, match="num_classes"):
+        losses.one_hot(np.array([0, 1]), 10.0)
+    with pytest.raises(TypeError, match="labels must be integers"):
+        losses.one_hot(np.array([0.0, 1.0]), 10)
+
+
+def test_every_loss_takes_labels_first():
+    rng = np.random.default_rng(2)
+    z, y = rng.normal(size=(4, 10)), rng.integers(0, 10, 4)
+    np.testing.assert_allclose(losses.softmax_cross_entropy(labels=y, logits=z),
+                               losses.cross_entropy(labels=losses.one_hot(y, 10),
+                                                    probs=losses.softmax(z)), rtol=1e-9)
+    np.testing.assert_allclose(losses.softmax_cross_entropy_grad(labels=y, logits=z),
+                               losses.softmax(z) - losses.one_hot(y, 10))

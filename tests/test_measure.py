@@ -31,7 +31,7 @@ def test_macs_depthwise_separable_and_grouped():
     assert measure.layer_macs(dw) == 16 * 16 * 9 * 8 * 2
     assert measure.layer_macs(sep) == 8 * 8 * (9 * 8 + 8 * 12)
     assert measure.layer_macs(grp) == 16 * 16 * 9 * 2 * 8
-    rows = measure.cost_table(m)
+    rows = measure.layer_costs(m)
     assert sum(r["macs"] for r in rows) == measure.count_macs(m)
     assert sum(r["params"] for r in rows) == m.count_params()
 
@@ -57,5 +57,23 @@ def test_bad_input():
         measure.time_fn(lambda: None, repeats=0)
     with pytest.raises(TypeError, match="callable"):
         measure.time_fn(3)
-    with pytest.raises(ValueError, match="level"):
+    with pytest.raises(ValueError, match=r"level must be an int in \[0, 9\]"):
         measure.gzip_bytes(models.seed_mlp(), level=11)
+    with pytest.raises(TypeError, match="level must be an int"):
+        measure.gzip_bytes(models.seed_mlp(), level=9.0)
+    with pytest.raises(TypeError, match="repeats must be an int"):
+        measure.time_fn(lambda: None, repeats=2.5)
+
+
+def test_keras_latency_times_every_model():
+    lat = measure.keras_latency({"a": models.mlp((8,)), "b": models.mlp((4,))}, repeats=6,
+                                rounds=2)
+    assert set(lat) == {"a", "b"} and lat["a"].repeats == 6 and lat["b"].median_ms > 0
+    with pytest.raises(ValueError, match="models must be a non-empty dict"):
+        measure.keras_latency({})
+    with pytest.raises(TypeError, match="models must be a dict"):
+        measure.keras_latency([models.mlp((8,))])
+    with pytest.raises(TypeError, match=r"models\['a'\] must be a keras.Model"):
+        measure.keras_latency({"a": "mlp"})
+    with pytest.raises(ValueError, match="rounds"):
+        measure.keras_latency({"a": models.mlp((8,))}, repeats=3, rounds=5)

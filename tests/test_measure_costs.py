@@ -63,7 +63,7 @@ def test_layer_ops_bn_pool_add_by_hand():
     assert measure.layer_ops(ap) == 8 * 8 * 4 * 9
     assert measure.layer_ops(gap) == 8 * 8 * 4
     assert measure.layer_ops(add) == 2 * 8 * 8 * 4
-    rows = measure.cost_table(m, strict=True)
+    rows = measure.layer_costs(m, strict=True)
     assert sum(r["ops"] for r in rows) == 256 + 256 + 2304 + 256 + 512
     assert sum(r["macs"] for r in rows) == 0 == measure.count_macs(m)
 
@@ -81,7 +81,7 @@ def test_unsupported_layer_is_a_clear_error_only_when_strict():
     x = keras.Input((10, 4))
     m = keras.Model(x, keras.layers.Conv1D(3, 3, name="c1d")(x))
     with pytest.raises(TypeError, match="'c1d' of type Conv1D is not supported"):
-        measure.cost_table(m, strict=True)
+        measure.layer_costs(m, strict=True)
     with pytest.raises(TypeError, match="Conv1D"):
         measure.count_macs(m, strict=True)
     assert measure.count_macs(m) == 0  # lenient default, as before
@@ -98,5 +98,9 @@ def test_compare_fns_interleaves_and_counts():
     assert len(calls) == 2 * (20 + 2 + 3)  # warmup 2 in round 1, 1 in each later round
     with pytest.raises(ValueError, match="rounds"):
         measure.compare_fns({"a": lambda: None}, repeats=3, rounds=5)
+    with pytest.raises(TypeError, match="rounds must be an int"):
+        measure.compare_fns({"a": lambda: None}, repeats=3, rounds=True)
     with pytest.raises(ValueError, match="fns"):
         measure.compare_fns({})
+    with pytest.raises(TypeError, match="fns must be a dict"):
+        measure.compare_fns([lambda: None])

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -22,8 +23,8 @@ def test_lenet5_layers_match_caffe():
 
 def test_student_width_and_bad_width():
     assert models.hinton_student(16).count_params() == 784 * 16 + 16 + 16 * 16 + 16 + 170
-    for bad in (0, -3, 2.5, True):
-        with pytest.raises(ValueError, match="width"):
+    for bad, error in ((0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="width"):
             models.hinton_student(bad)
 
 
@@ -34,7 +35,7 @@ def test_train_learns_and_is_reproducible():
         config.set_seed(0)
         m = models.seed_mlp()
         hist = models.train(m, (x, y), epochs=2, progress=False)
-        accs.append(models.accuracy(m, xt, yt))
+        accs.append(models.accuracy(m, (xt, yt)))
     assert hist.history["loss"][1] < hist.history["loss"][0]
     assert accs[0] > 0.8
     assert accs[0] == accs[1]
@@ -47,7 +48,30 @@ def test_train_bad_input():
         models.train(m, (x, y), epochs=0)
     with pytest.raises(ValueError, match="same length"):
         models.train(m, (x, y[:5]), epochs=1)
+    with pytest.raises(TypeError, match="epochs"):
+        models.train(m, (x, y), epochs=1.0)
     with pytest.raises(ValueError, match="empty"):
-        models.accuracy(m, x[:0], y[:0])
+        models.accuracy(m, (x[:0], y[:0]))
     with pytest.raises(ValueError, match="learning_rate"):
-        models.compile_classifier(m, learning_rate=0)
+        models.train(m, (x, y), epochs=1, learning_rate=0, progress=False)
+    with pytest.raises(TypeError, match="learning_rate"):
+        models.train(m, (x, y), epochs=1, learning_rate="1e-3", progress=False)
+    with pytest.raises(ValueError, match="schedule"):
+        models.train(m, (x, y), epochs=1, schedule="linear", progress=False)
+    with pytest.raises(TypeError, match="integer class labels"):
+        models.accuracy(m, (x, y.astype(np.float32)))
+
+
+def test_train_compiles_anew_with_the_given_rate_and_schedule():
+    x = np.random.default_rng(0).random((40, 784)).astype(np.float32)
+    y = np.arange(40) % 10
+    m = models.seed_mlp()
+    models.train(m, (x, y), epochs=1, learning_rate=5e-3, progress=False)
+    assert float(m.optimizer.learning_rate) == pytest.approx(5e-3)
+    models.train(m, (x, y), epochs=2, batch_size=16, learning_rate=1e-2, schedule="cosine",
+                 progress=False)  # 2 epochs * ceil(40 / 16) = 6 steps, decayed to 0
+    assert int(m.optimizer.iterations) == 6
+    assert float(m.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5)
+    with pytest.raises(ValueError, match="not both"):
+        models.train(m, (x, y), epochs=1, learning_rate=schedule, schedule="cosine")

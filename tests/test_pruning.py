@@ -1,4 +1,7 @@
-"""Tests of compress_lib.pruning: masks, schedules (vs TF-MOT), callback, strip, structured."""
+"""Tests of compress_lib.pruning: masks, schedules (vs TF-MOT), callback, strip, structured.
+
+Model-level functions are checked on Sequential, functional and nested (with_jitter) models.
+"""
 
 import os
 
@@ -11,8 +14,9 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from compress_lib import measure, models  # noqa: E402
+from compress_lib import graph, measure, models  # noqa: E402
 from compress_lib import pruning as P  # noqa: E402
+from compress_lib.distillation import with_jitter  # noqa: E402
 
 SPARSITY = st.floats(0.0, 0.999, exclude_max=False)
 ARRAYS = hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=3, max_side=9),
@@ -83,13 +87,29 @@ def test_nm_mask_bad_input():
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan")])
 def test_sparsity_out_of_range(bad):
-    with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"sparsity must be a finite number in \[0, 1\)"):
         P.magnitude_mask(np.ones(4), bad)
 
 
-def test_sparsity_wrong_type():
-    with pytest.raises(TypeError, match="sparsity"):
-        P.magnitude_mask(np.ones(4), True)
+@pytest.mark.parametrize("bad", [True, "0.5", None])
+def test_sparsity_wrong_type(bad):
+    with pytest.raises(TypeError, match="sparsity must be a number"):
+        P.magnitude_mask(np.ones(4), bad)
+
+
+def test_mask_arguments_type_vs_value():
+    with pytest.raises(ValueError, match="non-empty"):
+        P.magnitude_mask(np.array([]), 0.5)
+    with pytest.raises(ValueError, match="finite"):
+        P.magnitude_mask(np.array([1.0, np.nan]), 0.5)
+    with pytest.raises(TypeError, match="n must be an int"):
+        P.nm_mask(np.ones((8, 3)), 2.0, 4)
+    with pytest.raises(ValueError, match="weights must be a non-empty list"):
+        P.global_masks([], 0.5)
+    with pytest.raises(TypeError, match="n_keep must be an int"):
+        P.keep_units(np.ones((3, 4)), 2.5)
+    with pytest.raises(ValueError, match=r"n_keep must be an int in \[1, 4\]"):
+        P.keep_units(np.ones((3, 4)), 5)
 
 
 # ---------------------------------------------------------------- schedules
@@ -151,14 +171,18 @@ def test_schedule_bad_input():
         P.PolynomialDecay(0.0, 0.5, 100, 50)
     with pytest.raises(ValueError, match="end_step must be > begin_step"):
         P.PolynomialDecay(0.0, 0.5, 100, 100)
-    with pytest.raises(ValueError, match="begin_step must be >= 0"):
+    with pytest.raises(ValueError, match="begin_step must be an int >= 0"):
         P.ConstantSparsity(0.5, -1)
-    with pytest.raises(ValueError, match="frequency must be >= 1"):
+    with pytest.raises(ValueError, match="frequency must be an int >= 1"):
         P.ConstantSparsity(0.5, frequency=0)
-    with pytest.raises(ValueError, match="final_sparsity must be in"):
+    with pytest.raises(ValueError, match=r"final_sparsity must be a finite number in \[0, 1\)"):
         P.PolynomialDecay(0.0, 1.0, 0, 10)
     with pytest.raises(TypeError, match="begin_step must be an int"):
         P.ConstantSparsity(0.5, 1.5)
+    with pytest.raises(TypeError, match="power must be a number"):
+        P.PolynomialDecay(0.0, 0.5, 0, 10, power="cubic")
+    with pytest.raises(ValueError, match="power must be a finite number > 0"):
+        P.PolynomialDecay(0.0, 0.5, 0, 10, power=0)
 
 
 # ---------------------------------------------------------------- training with pruning
@@ -182,13 +206,29 @@ def _cnn() -> keras.Model:
     return keras.Model(x, out)
 
 
-def test_callback_keeps_pruned_weights_zero(mnist, capsys):
+def _functional_mlp(hidden: tuple[int, ...] = (20, 12)) -> keras.Model:
+    """models.mlp's layers as a functional model (with a Dropout in between)."""
+    x = keras.Input((784,))
+    h = x
+    for i, width in enumerate(hidden):
+        h = keras.layers.Dense(width, activation="relu", name=f"fc{i + 1}")(h)
+        h = keras.layers.Dropout(0.1)(h)
+    return keras.Model(x, keras.layers.Dense(10, name="logits")(h), name="functional_mlp")
+
+
+def _nested_cnn() -> keras.Model:
+    """The functional CNN wrapped by distillation.with_jitter (a model inside a model)."""
+    return with_jitter(_cnn(), 2, seed=0)
+
+
+@pytest.mark.parametrize("build", [_cnn, _nested_cnn], ids=["functional", "nested"])
+def test_callback_keeps_pruned_weights_zero(mnist, capsys, build):
     (x, y), _ = mnist
     keras.utils.set_random_seed(0)
-    model = models.compile_classifier(_cnn())
+    model = build()
     sched = P.PolynomialDecay(0.0, 0.75, 0, 4, frequency=2)
     cb = P.PruningCallback(sched)
-    model.fit(x, y, batch_size=128, epochs=1, verbose=0, callbacks=[cb])
+    models.train(model, (x, y), 1, callbacks=[cb], progress=False)
     assert "skipped (not prunable): ['bn (BatchNormalization)']" in capsys.readouterr().out
     assert [t.name for t in cb.targets] == ["conv", "dw", "logits"]
     masks = P.get_masks(model)
@@ -196,23 +236,27 @@ def test_callback_keeps_pruned_weights_zero(mnist, capsys):
         kernel, keep = np.asarray(layer.kernel), masks[layer.name]
         assert np.all(kernel[~keep] == 0)
         assert int((~keep).sum()) == P.n_pruned(kernel.size, 0.75)
-    # later training steps (no more mask updates) keep the zeros
-    model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    # later training steps (no more mask updates, a fresh optimizer) keep the zeros
+    models.train(model, (x, y), 1, progress=False)
     for layer in cb.targets:
         assert np.all(np.asarray(layer.kernel)[~masks[layer.name]] == 0)
         assert np.count_nonzero(np.asarray(layer.kernel)[masks[layer.name]]) > 0
 
 
-def test_strip_gives_identical_predictions(mnist):
+@pytest.mark.parametrize("build", [models.seed_mlp, _cnn, _nested_cnn],
+                         ids=["sequential", "functional", "nested"])
+def test_strip_gives_identical_predictions(mnist, build):
     (x, y), (xt, _) = mnist
-    model = models.compile_classifier(_cnn())
+    model = build()
     P.prune(model, 0.6, scope="global")
-    model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+    models.train(model, (x, y), 1, batch_size=256, progress=False)
     plain = P.strip(model)
     assert not P.get_masks(plain) and not plain.compiled
+    assert not any(isinstance(v.constraint, P.MaskConstraint) for v in plain.weights)
     np.testing.assert_array_equal(models.predict_logits(plain, xt),
                                   models.predict_logits(model, xt))
     assert measure.count_nonzero(plain) == measure.count_nonzero(model)
+    assert P.sparsity_table(plain) == P.sparsity_table(model)
 
 
 def test_prune_layer_and_nm_scopes():
@@ -225,57 +269,94 @@ def test_prune_layer_and_nm_scopes():
     assert rows == {"fc1": 0.5, "fc2": 0.5, "logits": 0.5}
 
 
+def test_prune_and_sparsity_table_on_a_nested_model_by_regex():
+    model = with_jitter(models.mlp((16, 8)), 2, seed=0)
+    masks = P.prune(model, 0.5, layers="fc.*")
+    assert list(masks) == ["fc1", "fc2"]
+    table = P.sparsity_table(model)
+    assert [(r["layer"], r["sparsity"]) for r in table] == [
+        ("fc1", 0.5), ("fc2", 0.5), ("logits", 0.0)]
+    assert table[0]["weights"] == 784 * 16 and table[0]["nonzero"] == 784 * 8
+
+
 def test_bad_layer_and_scope():
-    model = models.compile_classifier(_cnn())
-    with pytest.raises(ValueError, match="'bn' is a BatchNormalization, which cannot be pruned"):
+    model = _cnn()
+    with pytest.raises(ValueError, match="'bn' is a BatchNormalization; supported: Dense"):
         P.prune(model, 0.5, layers=["bn"])
-    with pytest.raises(ValueError, match="no layer named 'nope'"):
+    with pytest.raises(ValueError, match="no layer named or matching 'nope'"):
         P.prune(model, 0.5, layers=["nope"])
     with pytest.raises(ValueError, match="scope must be"):
         P.prune(model, 0.5, scope="channel")
+    with pytest.raises(TypeError, match="scope must be a str"):
+        P.prune(model, 0.5, scope=2)
     with pytest.raises(ValueError, match="sparsity: no value for layers"):
         P.prune(model, {"conv": 0.5})
+    with pytest.raises(TypeError, match="one number when scope='global'"):
+        P.prune(model, {"conv": 0.5}, scope="global")
+    with pytest.raises(ValueError, match="sparsity is required"):
+        P.prune(model)
     with pytest.raises(TypeError, match="schedule must be a Schedule"):
         P.PruningCallback(0.5)
+    with pytest.raises(TypeError, match="model must be a keras.Model"):
+        P.prune("lenet", 0.5)
+    with pytest.raises(ValueError, match=r"masks: no layers named \['nope'\]"):
+        P.apply_masks(model, {"nope": np.ones((3, 3))})
 
 
 def test_iterative_prune(mnist):
     (x, y), (xt, yt) = mnist
     model = models.mlp((32,))
-    rows = P.iterative_prune(model, (x, y), [0.5, 0.8], epochs=1, validation=(xt, yt),
+    rows = P.iterative_prune(model, (x, y), [0.5, 0.8], epochs=1, validation_data=(xt, yt),
                              progress=False)
     assert [r["round"] for r in rows] == [1, 2]
     assert rows[-1]["sparsity"] == pytest.approx(0.8, abs=1e-3)
     assert 0.0 <= rows[-1]["accuracy"] <= 1.0
     with pytest.raises(ValueError, match="non-decreasing"):
         P.iterative_prune(model, (x, y), [0.8, 0.5], epochs=1, progress=False)
+    with pytest.raises(ValueError, match="must not be empty"):
+        P.iterative_prune(model, (x, y), [], epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"sparsities\[1\] must be a finite number"):
+        P.iterative_prune(model, (x, y), [0.5, 1.0], epochs=1, progress=False)
 
 
 def test_sensitivity_scan_restores_weights(mnist):
     _, (xt, yt) = mnist
     model = models.mlp((16,))
     before = [w.copy() for w in model.get_weights()]
-    rows = P.sensitivity_scan(model, xt, yt, [0.0, 0.9], progress=False)
+    rows = P.sensitivity_scan(model, (xt, yt), [0.0, 0.9], progress=False)
     assert [(r["layer"], r["sparsity"]) for r in rows] == [
         ("fc1", 0.0), ("fc1", 0.9), ("logits", 0.0), ("logits", 0.9)]
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="integer class labels"):
+        P.sensitivity_scan(model, (xt, yt.astype(float)), [0.5], progress=False)
 
 
 # ---------------------------------------------------------------- structured pruning
 
-def test_structured_identical_when_removing_zero_units(mnist):
+def _kill_units(model: keras.Model, dead: dict[str, list[int]]) -> None:
+    """Zero the incoming weights and biases of the given output units (they output 0 + bias 0)."""
+    layers = {layer.name: layer for layer in graph.leaf_layers(model)}
+    for name, units in dead.items():
+        kernel, bias = layers[name].get_weights()
+        kernel[..., units], bias[:] = 0.0, 0.1
+        bias[units] = 0.0
+        layers[name].set_weights([kernel, bias])
+
+
+@pytest.mark.parametrize("build", [
+    lambda: models.mlp((20, 12)), _functional_mlp,
+    lambda: with_jitter(models.mlp((20, 12)), 2, seed=0),
+    lambda: with_jitter(_functional_mlp(), 2, seed=0)],
+    ids=["sequential", "functional", "nested", "nested_functional"])
+def test_structured_identical_when_removing_zero_units(mnist, build):
     _, (xt, _) = mnist
     keras.utils.set_random_seed(1)
-    model = models.mlp((20, 12))
-    dead = {"fc1": [0, 3, 4, 19], "fc2": [1, 2, 11]}
-    for name, units in dead.items():
-        kernel, bias = model.get_layer(name).get_weights()
-        kernel[:, units], bias[:] = 0.0, 0.1
-        bias[units] = 0.0
-        model.get_layer(name).set_weights([kernel, bias])
+    model = build()
+    _kill_units(model, {"fc1": [0, 3, 4, 19], "fc2": [1, 2, 11]})
     small = P.structured_prune(model, {"fc1": 16, "fc2": 9}, norm="l2")
-    assert [layer.units for layer in small.layers] == [16, 9, 10]
+    assert [layer.units for layer in graph.select_layers(small)] == [16, 9, 10]
+    assert small.name == f"{model.name}_structured"
     np.testing.assert_allclose(models.predict_logits(small, xt[:64]),
                                models.predict_logits(model, xt[:64]),
                                rtol=1e-5, atol=1e-5)
@@ -307,31 +388,50 @@ def test_structured_halves_units_and_macs():
     assert measure.count_macs(small) == 784 * 150 + 150 * 50 + 50 * 10
 
 
+def _branching() -> keras.Model:
+    x = keras.Input((784,))
+    h = keras.layers.Dense(16, name="fc1")(x)
+    skip = keras.layers.Dense(16, name="skip")(x)
+    out = keras.layers.Dense(10, name="logits")(keras.layers.Add(name="add")([h, skip]))
+    return keras.Model(x, out)
+
+
 def test_structured_bad_input():
     with pytest.raises(ValueError, match="'logits' is not a hidden Dense/Conv2D layer"):
         P.structured_prune(models.lenet_300_100(), {"logits": 5})
-    with pytest.raises(ValueError, match=r"keep for 'fc1' must be a fraction in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"keep\['fc1'\] must be a finite number in \(0, 1\]"):
         P.structured_prune(models.lenet_300_100(), 1.5)
-    with pytest.raises(TypeError, match="keras.Sequential"):
-        P.structured_prune(_cnn(), 0.5)
-    with pytest.raises(ValueError, match="norm must be"):
+    with pytest.raises(ValueError, match=r"keep\['fc1'\] must be an int in \[1, 300\]"):
+        P.structured_prune(models.lenet_300_100(), {"fc1": 301})
+    with pytest.raises(TypeError, match=r"keep\['fc1'\] must be a number"):
+        P.structured_prune(models.lenet_300_100(), "half")
+    with pytest.raises(ValueError, match="needs a chain of layers.*'skip' .Dense."):
+        P.structured_prune(_branching(), 0.5)
+    x = keras.Input((784,))
+    functional_in_functional = keras.Model(x, _functional_mlp()(keras.layers.Identity()(x)))
+    with pytest.raises(ValueError, match="nested inside a functional model; nest it in a "
+                                         "Sequential"):
+        P.structured_prune(functional_in_functional, 0.5)
+    with pytest.raises(ValueError, match="cannot remove inputs of DepthwiseConv2D|"
+                                         "depth_multiplier must be 1"):
+        P.structured_prune(keras.Sequential([
+            keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="c"),
+            keras.layers.DepthwiseConv2D(3, depth_multiplier=2, name="dw"),
+            keras.layers.Flatten(), keras.layers.Dense(2)]), 0.5)
+    with pytest.raises(TypeError, match="model must be a keras.Model"):
+        P.structured_prune("lenet", 0.5)
+    with pytest.raises(ValueError, match="norm must be one of"):
         P.unit_scores(np.ones((3, 2)), "l3")
+    with pytest.raises(ValueError, match="norm must be one of"):
+        P.structured_prune(models.lenet_300_100(), 0.5, norm="l3")
 
 
-# ---------------------------------------------------------------- side by side with TF-MOT
-
-def test_compare_with_tfmot_same_sparsity_and_median_of_later_epochs(mnist):
-    pytest.importorskip("tensorflow_model_optimization")
-    (x, y), (xt, yt) = mnist
-    keras.utils.set_random_seed(0)
-    model = models.compile_classifier(models.lenet_300_100())
-    r = P.compare_with_tfmot(model, (x, y), (xt, yt), 0.8, epochs=3, frequency=5, plain=True,
-                             progress=False)
-    assert r["compress_lib_sparsity"] == r["tfmot_sparsity"] == 0.8
-    assert set(r["epoch_seconds"]) == {"compress_lib", "tfmot", "plain_keras3", "plain_tf_keras"}
-    for name, times in r["epoch_seconds"].items():
-        assert len(times) == 3 and min(times) > 0
-        assert r[f"{name}_s_per_epoch"] == pytest.approx(np.median(times[1:]), abs=1e-3)
-    assert abs(r["compress_lib_accuracy"] - r["tfmot_accuracy"]) < 0.1
-    assert keras.__version__.startswith("3.")  # TF-MOT's import left Keras 3 usable
-    assert isinstance(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), keras.Model)
+def test_add_l2_penalty_on_kernels_not_carried_by_copies():
+    model = models.add_l2(models.mlp((8,)), 1e-3)
+    kernels = [np.asarray(layer.kernel) for layer in graph.select_layers(model)]
+    expected = 1e-3 * sum(float((k.astype(np.float64) ** 2).sum()) for k in kernels)
+    assert float(sum(np.asarray(loss) for loss in model.losses)) == pytest.approx(expected,
+                                                                                 rel=1e-5)
+    assert not graph.copy_model(model).losses  # copies need add_l2 again (notebook 04)
+    with pytest.raises(ValueError, match="l2 must be a finite number > 0"):
+        models.add_l2(models.mlp((8,)), 0.0)

@@ -62,7 +62,12 @@ def test_every_notebook_follows_the_template(path):
     assert len(tagged) == 1 and PARAM_LINE in tagged[0].source
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     sources = "\n".join(c.source for c in nb.cells)
-    assert "compress_lib.config.set_seed(" in sources or "config.set_seed(" in sources
+    first = next(c.source for c in nb.cells if c.cell_type == "code" and "import" in c.source)
+    assert "config.setup(" in first, "the first import cell must call config.setup()"
+    setup_at = first.index("config.setup(")
+    assert all(first.find(lib) in (-1,) or first.find(lib) > setup_at
+               for lib in ("import keras", "import tensorflow")), \
+        "config.setup() must run before keras/tensorflow are imported"
     assert sources.count("### BEGIN SOLUTION") >= 3
     assert sources.count("### BEGIN SOLUTION") == sources.count("### END SOLUTION")
     assert "results.record(" in sources

@@ -1,0 +1,119 @@
+"""Post-training weight quantization of Keras models: linear, any array map, k-means sharing.
+
+Each function returns a quantized copy (graph.copy_model) and leaves the model untouched;
+layers are chosen with graph.select_layers (names, regexes or a predicate; nested models
+are searched too). Centroid fine-tuning trains only the k-means codebooks, through the one
+training entry point models.train.
+Introduced in notebooks/02_quantization.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from compress_lib import graph, models
+from compress_lib._checks import check_model
+from compress_lib.quantization import fake_quantize, kmeans_quantize
+
+__all__ = ["Books", "finetune_kmeans", "kmeans_model", "map_weights", "quantize_weights"]
+
+Books = dict[str, tuple[np.ndarray, np.ndarray]]  # layer name -> (codebook, indices)
+
+
+def _weight_axis(layer: keras.layers.Layer, ndim: int) -> int:
+    """The output-channel axis of a kernel (depthwise (kh, kw, in, 1): the 'in' axis)."""
+    return 2 if isinstance(layer, keras.layers.DepthwiseConv2D) else ndim - 1
+
+
+def map_weights(model: keras.Model, fn: Callable[[np.ndarray], np.ndarray],
+                layers: graph.LayerSpec = None) -> keras.Model:
+    """A copy of model with fn(kernel) in place of each chosen kernel (binary, ternary...)."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    copy = graph.copy_model(check_model(model))
+    for layer in graph.select_layers(copy, layers):
+        layer.kernel.assign(np.asarray(fn(np.asarray(layer.kernel)), dtype=np.float32))
+    return copy
+
+
+def quantize_weights(model: keras.Model, bits: int, symmetric: bool = True,
+                     per_channel: bool = True, layers: graph.LayerSpec = None,
+                     method: str = "minmax") -> keras.Model:
+    """A copy of model with the chosen kernels fake-quantized (linear, weights only)."""
+    copy = graph.copy_model(check_model(model))
+    for layer in graph.select_layers(copy, layers):
+        w = np.asarray(layer.kernel)
+        axis = _weight_axis(layer, w.ndim) if per_channel else None
+        layer.kernel.assign(fake_quantize(w, bits, symmetric, axis, method))
+    return copy
+
+
+def kmeans_model(model: keras.Model, bits: int, layers: graph.LayerSpec = None
+                 ) -> tuple[keras.Model, Books]:
+    """A copy of model with k-means shared kernels, and {layer name: (codebook, indices)}."""
+    copy = graph.copy_model(check_model(model))
+    books: Books = {}
+    for layer in graph.select_layers(copy, layers):
+        codebook, indices = kmeans_quantize(np.asarray(layer.kernel), bits)
+        layer.kernel.assign(codebook[indices])
+        books[layer.name] = (codebook, indices)
+    return copy, books
+
+
+class _CentroidTrainer(keras.Model):
+    """Wraps a k-means model for models.train: the codebooks are the only weights trained.
+
+    Each step sums the weight gradients of every cluster into its centroid (Deep
+    Compression), applies the optimizer to the codebooks and writes codebook[indices] back
+    into the kernels.
+    """
+
+    def __init__(self, model: keras.Model, books: Books, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = model
+        self.kernels = [layer.kernel for layer in graph.select_layers(model, list(books))]
+        self.codebooks = [self.add_weight(shape=c.shape, initializer="zeros", name=f"{n}_codebook")
+                          for n, (c, _) in books.items()]
+        for variable, (codebook, _) in zip(self.codebooks, books.values(), strict=True):
+            variable.assign(codebook)
+        self.indices = [np.asarray(i) for _, i in books.values()]
+        self.loss_mean = keras.metrics.Mean(name="loss")  # reset every epoch by fit
+
+    def call(self, x, training=None):
+        """The wrapped model's logits."""
+        return self.inner(x, training=training)
+
+    def train_step(self, data):
+        """One step on the centroids (TensorFlow backend)."""
+        import tensorflow as tf
+
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self.inner(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred)
+        self.loss_mean.update_state(loss)
+        grads = tape.gradient(loss, [k.value for k in self.kernels])
+        cgrads = [tf.math.unsorted_segment_sum(g, i, c.shape[0])
+                  for g, i, c in zip(grads, self.indices, self.codebooks, strict=True)]
+        self.optimizer.apply(cgrads, self.codebooks)
+        for kernel, c, i in zip(self.kernels, self.codebooks, self.indices, strict=True):
+            kernel.assign(tf.gather(c, i))
+        return self.compute_metrics(x, y, y_pred)
+
+
+def finetune_kmeans(model: keras.Model, books: Books, data: tuple[np.ndarray, np.ndarray],
+                    epochs: int = 1, batch_size: int = 128, learning_rate: float = 1e-4,
+                    progress: bool = True) -> Books:
+    """Train only the shared centroids (gradients summed per cluster, Adam); updates model.
+
+    Runs through models.train (shuffled batches, a fresh Adam); returns the new books.
+    """
+    check_model(model)
+    trainer = _CentroidTrainer(model, books)
+    models.train(trainer, data, epochs, batch_size=batch_size, learning_rate=learning_rate,
+                 progress=progress)
+    return {n: (np.asarray(c), books[n][1])
+            for n, c in zip(books, trainer.codebooks, strict=True)}
