@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from compress_lib import graph
+from compress_lib import export, graph
 from compress_lib._checks import check_array, check_choice, check_data
 from compress_lib._compat import has_fused_relu, ops_details
 from compress_lib.quantization import QParams, calibrate, quantize, round_half_away
@@ -139,7 +139,6 @@ def _int_dense_from_op(interp, details: dict[int, dict], op: dict) -> IntDense:
 
 def int_network_from_tflite(buffer: bytes) -> list[IntDense]:
     """Read the int8 weights, biases, scales and zero points of a full-int8 dense .tflite."""
-    from compress_lib import export
 
     interp = export.interpreter(buffer, resolver="reference")
     details = {t["index"]: t for t in interp.get_tensor_details()}
@@ -185,7 +184,6 @@ def litert_check(buffer: bytes, data: tuple[np.ndarray, np.ndarray], name: str
     Bit-exactness is checked against the reference kernels; the default kernels (what
     export.evaluate_tflite runs) may differ by one step. Used in notebooks/02_quantization.ipynb.
     """
-    from compress_lib import export
 
     x, y = check_data(*data)
     ours = int_network_forward(int_network_from_tflite(buffer), x)

@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.std import tqdm
 
 from compress_lib._checks import check_choice, check_data, check_fraction, check_int, check_positive
+from compress_lib.graph import select_layers
 
 __all__ = ["MNIST_PIXELS", "SCHEDULES", "EpochBar", "accuracy", "add_l2", "hinton_student",
            "hinton_teacher", "lenet5", "lenet_300_100", "mlp", "predict_logits", "progress",
@@ -160,8 +161,6 @@ def add_l2(model: keras.Model, l2: float) -> keras.Model:
     The penalty rides on the kernel variables (Keras 3), so graph.copy_model does not carry
     it over: call add_l2 on the copy. Taught in notebooks/04_pruning.ipynb (Han et al. 2015).
     """
-    from compress_lib.graph import select_layers
-
     l2 = check_positive("l2", l2)
     for layer in select_layers(model):
         layer.kernel.regularizer = keras.regularizers.L2(l2)

@@ -9,7 +9,8 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from compress_lib import losses, plots
+from compress_lib import blocks, coding, losses, models, plots, pruning, ptq
+from compress_lib import quantization as q
 
 __all__ = ["bits_explorer", "bits_panel", "compare_blocks", "kd_explorer", "mobilenet_v2_explorer",
            "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
@@ -73,8 +74,6 @@ def bits_panel(models_by_name: dict, data: tuple[np.ndarray, np.ndarray], bits: 
 
     Taught in notebooks/02_quantization.ipynb.
     """
-    from compress_lib import models, ptq
-    from compress_lib import quantization as q
 
     name = model or next(iter(models_by_name))
     w = np.asarray(models_by_name[name].get_layer(layer).kernel)
@@ -112,7 +111,6 @@ def sparsity_panel(probe, weights: list[np.ndarray], data: tuple[np.ndarray, np.
 
     Taught in notebooks/04_pruning.ipynb.
     """
-    from compress_lib import coding, models, pruning
 
     probe.set_weights(weights)
     kernel = np.asarray(probe.get_layer(layer).kernel)
@@ -142,7 +140,6 @@ def sparsity_explorer(probe, weights: list[np.ndarray], data: tuple[np.ndarray, 
 
 def _show_block_costs(c_in: int, c_out: int, stride: int, expansion: int, side: int) -> None:
     """Bars of the closed-form parameters and MACs of the three block kinds."""
-    from compress_lib import blocks
 
     costs = {kind: blocks.block_cost(kind, side, side, c_in, c_out, stride, expansion)
              for kind in blocks.BLOCKS}
@@ -169,7 +166,6 @@ def compare_blocks(c_in: int = 32, c_out: int = 32, stride: int = 1, expansion: 
 
 def _show_mobilenet_v2(alpha: float, resolution: int) -> None:
     """MACs per MobileNet V2 layer with the totals and predicted deployed sizes in the title."""
-    from compress_lib import blocks
 
     total = blocks.layout_cost(rows := blocks.mobilenet_v2_table(alpha, resolution / 224))
     plots.layer_macs(rows, f"alpha {alpha:.2f}, {resolution}x{resolution}: "

@@ -99,3 +99,35 @@ def test_importing_the_package_sets_nothing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout.strip()
     assert out == "True False"
+
+
+def _imports(path: Path) -> set[str]:
+    """compress_lib modules imported anywhere in a module (lazy imports included)."""
+    names: set[str] = set()
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("compress_lib"):
+            if node.module == "compress_lib":
+                names |= {a.name for a in node.names}
+            else:
+                names.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names
+                      if a.name.startswith("compress_lib.")}
+    return names - {path.stem}
+
+
+def test_module_imports_form_no_cycle():
+    deps = {p.stem: _imports(p) for p in MODULES}
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module in done:
+            return
+        for dep in sorted(deps.get(module, ())):
+            visit(dep, (*path, module))
+        done.add(module)
+
+    for module in sorted(deps):
+        visit(module, ())
+    assert "graph" in deps["pruning"] and "_checks" in deps["graph"]
