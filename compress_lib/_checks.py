@@ -123,3 +123,69 @@ def check_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("x and y must not be empty")
     y = check_labels("y", y, len(x))
     return check_array("x", x, min_ndim=1, dtype=None), y
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """A bool (numpy bools too); TypeError for anything else, 0 and 1 included."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_numeric(name: str, value: Any, min_ndim: int = 0, finite: bool = True,
+                  dtype: Any = np.float64) -> np.ndarray:
+    """check_array, except that booleans are not numbers (as in check_number)."""
+    arr = np.asarray(value)
+    if arr.dtype == bool:
+        raise TypeError(f"{name} must be a numeric array, got dtype bool")
+    return check_array(name, arr, min_ndim=min_ndim, finite=finite, dtype=dtype)
+
+
+def check_int_array(name: str, value: Any, low: int | None = None,
+                    high: int | None = None) -> np.ndarray:
+    """A non-empty integer array (bools are not ints) with every value in [low, high]."""
+    arr = np.asarray(value)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty array, got shape {arr.shape}")
+    if (low is not None and arr.min() < low) or (high is not None and arr.max() > high):
+        raise ValueError(f"{name} must hold ints {_range_text(low, high, False, False)}, "
+                         f"got range [{arr.min()}, {arr.max()}]")
+    return arr
+
+
+def check_same_shape(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
+    """Two arrays of exactly the same shape (no broadcasting)."""
+    if np.shape(a) != np.shape(b):
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {np.shape(a)} "
+                         f"and {np.shape(b)}")
+
+
+def check_labelled(data: Any, name: str = "data") -> tuple[np.ndarray, np.ndarray]:
+    """data = (x, y): non-empty finite inputs and labels >= 0 of shape (n,) (cf. check_data)."""
+    if not isinstance(data, tuple | list) or len(data) != 2:
+        what = f"{type(data).__name__} of length {len(data)}" if isinstance(
+            data, tuple | list) else type(data).__name__
+        raise TypeError(f"{name} must be a pair (x, y) of inputs and integer labels, got {what}")
+    x_name, y_name = ("x", "y") if name == "data" else (f"{name}'s x", f"{name}'s y")
+    x = check_array(x_name, data[0], min_ndim=1, dtype=None)
+    y = check_labels(y_name, data[1], len(x))
+    if y.min() < 0:
+        raise ValueError(f"{y_name} must hold class labels >= 0, got {y.min()}")
+    return x, y
+
+
+def check_callable(name: str, value: Any) -> Any:
+    """A callable (a function, class or object with __call__)."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_label_range(y: np.ndarray, num_classes: int, name: str = "y") -> np.ndarray:
+    """Integer labels all below num_classes (the model's number of outputs)."""
+    if np.max(y) >= num_classes:
+        raise ValueError(f"{name} must hold class labels in [0, {num_classes}) for a model with "
+                         f"{num_classes} outputs, got a label {np.max(y)}")
+    return y

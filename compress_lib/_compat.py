@@ -47,3 +47,15 @@ def reset_train_function(model: Any) -> None:
     """
     if hasattr(model, "train_function"):
         model.train_function = None
+
+
+def in_symbolic_build() -> bool:
+    """Whether Keras is calling a layer on symbolic inputs only to infer output shapes.
+
+    Checked against Keras 3.15: `keras.src.backend.common.symbolic_scope.in_symbolic_scope`
+    is private (compute_output_spec enters it). Would be replaced by a public flag, or by
+    checking for keras.KerasTensor inputs if Keras passed them through unchanged.
+    """
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+    return bool(in_symbolic_scope())

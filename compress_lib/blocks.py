@@ -17,7 +17,11 @@ from dataclasses import dataclass
 
 import keras
 
-from compress_lib._checks import check_choice, check_int, check_positive
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_choice
+from compress_lib._checks import check_int
+from compress_lib._checks import check_number
+from compress_lib._checks import check_positive
 
 __all__ = ["BLOCKS", "MNIST_STAGES", "MOBILENET_V1_LAYOUT", "MOBILENET_V2_LAYOUT", "ZERO", "Cost",
            "block", "block_cost", "cnn", "cnn_cost", "conv_block", "conv_cost", "dense_cost",
@@ -59,6 +63,7 @@ ZERO = Cost(0, 0, 0)
 def make_divisible(value: float, divisor: int = 8) -> int:
     """Round a channel count to a multiple of divisor, never losing more than 10% (V2 rule)."""
     check_int("divisor", divisor, low=1)
+    value = check_number("value", value, low=0.0)
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
 
@@ -67,6 +72,7 @@ def scale_width(channels: int, alpha: float, divisor: int = 8) -> int:
     """Width multiplier: alpha * channels, rounded to a multiple of divisor (1: plain int)."""
     check_int("channels", channels, low=1)
     alpha = check_positive("alpha", alpha)
+    check_int("divisor", divisor, low=1)
     scaled = int(channels * alpha)
     return max(1, scaled) if divisor == 1 else make_divisible(scaled, divisor)
 
@@ -87,6 +93,8 @@ def conv_cost(h: int, w: int, c_in: int, c_out: int, kernel: int = 3, stride: in
     """Standard k x k convolution: D_K^2 M N weights, D_K^2 M N D_F^2 MACs."""
     for name, v in (("h", h), ("w", w), ("c_in", c_in), ("c_out", c_out), ("kernel", kernel)):
         check_int(name, v, low=1)
+    check_bool("bias", bias)
+    check_bool("bn", bn)
     positions = out_size(h, stride) * out_size(w, stride)
     weights = kernel * kernel * c_in * c_out + (c_out if bias else 0)
     return Cost(weights, 4 * c_out if bn else 0, positions * kernel * kernel * c_in * c_out)
@@ -160,6 +168,7 @@ def conv_block(x: keras.KerasTensor, filters: int, kernel: int = 3, stride: int 
     """Standard convolution: k x k Conv2D (no bias) + BN + ReLU6."""
     _check_image(x)
     check_int("filters", filters, low=1)
+    check_int("stride", stride, low=1)
     x = keras.layers.Conv2D(filters, check_int("kernel", kernel, low=1), strides=stride,
                             padding="same", use_bias=False, name=name)(x)
     return _bn_relu6(x, name)
@@ -169,6 +178,7 @@ def separable_block(x: keras.KerasTensor, filters: int, stride: int = 1, kernel:
                     name: str = "sep") -> keras.KerasTensor:
     """MobileNet V1: depthwise k x k + BN + ReLU6, then pointwise 1x1 + BN + ReLU6."""
     _check_image(x)
+    check_int("stride", stride, low=1)
     x = keras.layers.DepthwiseConv2D(check_int("kernel", kernel, low=1), strides=stride,
                                      padding="same", use_bias=False, name=f"{name}_dw")(x)
     x = _bn_relu6(x, f"{name}_dw")
@@ -181,6 +191,7 @@ def inverted_residual_block(x: keras.KerasTensor, filters: int, expansion: int =
     """MobileNet V2: 1x1 expand + ReLU6, depthwise + ReLU6, linear 1x1 project, residual."""
     c_in = _check_image(x)
     check_int("filters", filters, low=1)
+    check_int("stride", stride, low=1)
     inputs = x
     if check_int("expansion", expansion, low=1) != 1:
         x = conv_block(x, c_in * expansion, 1, name=f"{name}_expand")
@@ -224,12 +235,25 @@ def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
 MNIST_STAGES = ((32, 1), (64, 2), (128, 1), (128, 1))
 
 
+def _check_stages(stages: tuple[tuple[int, int], ...]) -> None:
+    """A sequence of (filters, stride) pairs of positive ints."""
+    if not isinstance(stages, list | tuple):
+        raise TypeError(f"stages must be a sequence of (filters, stride) pairs, "
+                        f"got {stages!r}")
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, list | tuple) or len(stage) != 2:
+            raise TypeError(f"stages[{i}] must be a (filters, stride) pair, got {stage!r}")
+        check_int(f"stages[{i}][0]", stage[0], low=1)
+        check_int(f"stages[{i}][1]", stage[1], low=1)
+
+
 def cnn(kind: str, input_shape: tuple[int, ...] = (28, 28), stem: int = 16, stem_stride: int = 2,
         stages: tuple[tuple[int, int], ...] = MNIST_STAGES, alpha: float = 1.0,
         expansion: int = 6, classes: int = 10, name: str | None = None) -> keras.Model:
     """A small classifier: 3x3 conv stem, one block per (filters, stride), GAP, dense logits."""
     check_choice("kind", kind, BLOCKS)
     h, w, c = _image_shape(input_shape)
+    _check_stages(stages)
     inputs = keras.Input(tuple(input_shape))
     x = inputs if len(input_shape) == 3 else keras.layers.Reshape((h, w, c))(inputs)
     x = conv_block(x, scale_width(stem, alpha), stride=stem_stride, name="stem")
@@ -246,6 +270,7 @@ def cnn_cost(kind: str, input_shape: tuple[int, ...] = (28, 28), stem: int = 16,
     """Closed-form cost of `cnn(...)` with the same arguments."""
     check_choice("kind", kind, BLOCKS)
     h, w, c = _image_shape(input_shape)
+    _check_stages(stages)
     c_out = scale_width(stem, alpha)
     total = conv_cost(h, w, c, c_out, 3, stem_stride)
     h, w = out_size(h, stem_stride), out_size(w, stem_stride)
@@ -277,6 +302,7 @@ def mobilenet_v1_table(alpha: float = 1.0, rho: float = 1.0, classes: int = 1000
 def mobilenet_v2_table(alpha: float = 1.0, rho: float = 1.0, classes: int = 1000,
                        size: int = 224) -> list[dict]:
     """Per-layer closed-form costs of MobileNet V2 (keras.applications' layout and rounding)."""
+    check_int("classes", classes, low=1)
     side = scale_resolution(size, rho)
     c = make_divisible(32 * check_positive("alpha", alpha))
     rows = [_row("conv1", side, 3, c, 2, conv_cost(side, side, 3, c, 3, 2))]
@@ -301,11 +327,17 @@ def _row(name: str, side: int, c_in: int, c_out: int, stride: int, cost: Cost) -
 
 def layout_cost(rows: list[dict]) -> Cost:
     """Total cost of a layout table (mobilenet_v1_table / mobilenet_v2_table)."""
+    if not isinstance(rows, list | tuple) or not rows or not all(
+            isinstance(r, dict) and {"weights", "bn", "macs"} <= set(r) for r in rows):
+        raise TypeError("rows must be a non-empty list of layout rows (dicts with 'weights', "
+                        "'bn' and 'macs') as mobilenet_v1_table returns")
     return Cost(sum(r["weights"] for r in rows), sum(r["bn"] for r in rows),
                 sum(r["macs"] for r in rows))
 
 
 def predicted_bytes(cost: Cost, bits: int = 32) -> int:
     """Size of the deployed weights (BN folded: kernels plus one bias per BN channel)."""
-    check_choice("bits", bits, (8, 16, 32))
+    if not isinstance(cost, Cost):
+        raise TypeError(f"cost must be a Cost, got {type(cost).__name__}")
+    check_choice("bits", check_int("bits", bits), (8, 16, 32))
     return (cost.weights + cost.bn // 4) * bits // 8

@@ -19,7 +19,9 @@ import keras
 import numpy as np
 
 from compress_lib import graph
-from compress_lib._checks import check_array, check_int, check_model
+from compress_lib._checks import check_array
+from compress_lib._checks import check_int
+from compress_lib._checks import check_model
 
 __all__ = ["CSR", "RelativeIndex", "address_bits", "csr_bits", "csr_decode", "csr_encode",
            "gzip_array_bytes", "gzip_size", "keras_file_bytes", "model_storage",
@@ -36,6 +38,13 @@ def _as_matrix(w: np.ndarray) -> np.ndarray:
     """A weight array as 2-D: (everything but the last axis, last axis)."""
     w = check_array("w", w, dtype=None)
     return w.reshape(1, -1) if w.ndim < 2 else w.reshape(-1, w.shape[-1])
+
+
+def _check_code(name: str, value: object, cls: type) -> None:
+    """A CSR or RelativeIndex made by its encoder."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a {cls.__name__} (from csr_encode / relative_encode), "
+                        f"got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ def csr_encode(w: np.ndarray) -> CSR:
 
 def csr_decode(csr: CSR) -> np.ndarray:
     """The dense array stored in a CSR."""
+    _check_code("csr", csr, CSR)
     n_rows = csr.row_ptr.size - 1
     mat = np.zeros((n_rows, int(np.prod(csr.shape)) // n_rows), dtype=csr.values.dtype)
     mat[np.repeat(np.arange(n_rows), np.diff(csr.row_ptr)), csr.col_index] = csr.values
@@ -67,6 +77,7 @@ def csr_decode(csr: CSR) -> np.ndarray:
 
 def csr_bits(csr: CSR, value_bits: int = 32) -> int:
     """Exact bits: nnz values, nnz column indices, rows+1 row pointers (each minimal width)."""
+    _check_code("csr", csr, CSR)
     check_int("value_bits", value_bits, 1, 64)
     nnz, n_rows = csr.values.size, csr.row_ptr.size - 1
     n_cols = int(np.prod(csr.shape)) // n_rows
@@ -107,6 +118,7 @@ def relative_encode(w: np.ndarray, index_bits: int = 5) -> RelativeIndex:
 
 def relative_decode(code: RelativeIndex) -> np.ndarray:
     """The dense array stored in a RelativeIndex."""
+    _check_code("code", code, RelativeIndex)
     flat = np.zeros(int(np.prod(code.shape)), dtype=code.values.dtype)
     flat[np.cumsum(code.gaps + 1) - 1] = code.values
     return flat.reshape(code.shape)
@@ -114,6 +126,7 @@ def relative_decode(code: RelativeIndex) -> np.ndarray:
 
 def relative_bits(code: RelativeIndex, value_bits: int = 32) -> int:
     """Exact bits: every stored entry (fillers included) has index_bits + value_bits."""
+    _check_code("code", code, RelativeIndex)
     check_int("value_bits", value_bits, 1, 64)
     return int(code.values.size * (code.index_bits + value_bits))
 
@@ -128,12 +141,14 @@ def gzip_size(data: bytes, level: int = 9) -> int:
 
 def gzip_array_bytes(w: np.ndarray, level: int = 9) -> int:
     """Bytes of w stored densely as float32 and then gzip-compressed."""
-    return gzip_size(np.asarray(w, dtype=np.float32).tobytes(), level)
+    w = check_array("w", w, dtype=np.float32)
+    return gzip_size(w.tobytes(), level)
 
 
 def sparse_storage(w: np.ndarray, index_bits: int = 5, value_bits: int = 32) -> dict:
     """Dense, CSR, relative-index and gzip sizes of one weight array (bits and bytes)."""
-    w = np.asarray(w)
+    w = check_array("w", w, dtype=None)
+    check_int("value_bits", value_bits, 1, 64)
     code = relative_encode(w, index_bits)
     return {"weights": int(w.size), "nonzero": int(np.count_nonzero(w)),
             "dense_bits": int(w.size * value_bits),
@@ -146,6 +161,8 @@ def model_storage(model: keras.Model, index_bits: int = 5, value_bits: int = 32)
     """sparse_storage of every weight array of a model, one row each, plus a 'total' row."""
     rows = [{"weight": v.path, **sparse_storage(np.asarray(v), index_bits, value_bits)}
             for v in check_model(model).weights]
+    if not rows:
+        raise ValueError(f"model must have weights, got none in {model.name!r}")
     total = {key: sum(r[key] for r in rows) for key in rows[0] if key != "weight"}
     return [*rows, {"weight": "total", **total}]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compress_lib._checks import check_bool
 from compress_lib._checks import check_int
 
 __all__ = ["DATA_DIR", "MNIST_PATH", "MNIST_SHA256", "ChecksumError", "Split", "load_mnist",
@@ -29,8 +30,15 @@ class ChecksumError(RuntimeError):
     """The bundled data file is corrupted or is not the file the workbook expects."""
 
 
+def _check_path(path: object) -> None:
+    """A file path: a str or an os.PathLike."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     """Return the hex sha256 of a file, read in 1 MiB chunks."""
+    _check_path(path)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -46,6 +54,11 @@ def _restore_hint(path: Path) -> str:
 
 def verify(path: Path, expected: str = MNIST_SHA256) -> None:
     """Check a file's sha256 once per process; raise ChecksumError on mismatch."""
+    _check_path(path)
+    if not isinstance(expected, str):
+        raise TypeError(f"expected must be a sha256 hex str, got {type(expected).__name__}")
+    if len(expected) != 64:
+        raise ValueError(f"expected must be a sha256 of 64 hex digits, got {expected!r}")
     if path in _VERIFIED:
         return
     actual = sha256_file(path)
@@ -93,9 +106,14 @@ def load_mnist(flatten: bool = False, n_train: int | None = None, n_test: int | 
     """Return ((x_train, y_train), (x_test, y_test)): float32 images in [0, 1], int64 labels."""
     n_train = None if n_train is None else check_int("n_train", n_train, 1, 60000)
     n_test = None if n_test is None else check_int("n_test", n_test, 1, 10000)
+    check_bool("flatten", flatten)
+    check_bool("allow_download", allow_download)
+    seed = check_int("seed", seed, low=0)
+    if path is not None:
+        _check_path(path)
     path = MNIST_PATH if path is None else Path(path)
     (x_tr, y_tr), (x_te, y_te) = _read_raw(path, allow_download)
-    rng = np.random.default_rng(check_int("seed", seed, low=0))
+    rng = np.random.default_rng(seed)
     x_tr, y_tr = _subset(x_tr, y_tr, n_train, rng)
     x_te, y_te = _subset(x_te, y_te, n_test, rng)
 

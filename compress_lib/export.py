@@ -16,7 +16,15 @@ import keras
 import numpy as np
 
 from compress_lib import measure
-from compress_lib._checks import check_array, check_choice, check_data, check_int, check_model
+from compress_lib._checks import check_array
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_choice
+from compress_lib._checks import check_int
+from compress_lib._checks import check_label_range
+from compress_lib._checks import check_labelled
+from compress_lib._checks import check_model
+from compress_lib._checks import check_number
+from compress_lib._checks import check_numeric
 from compress_lib._compat import disable_per_channel
 from compress_lib.config import quiet
 
@@ -36,21 +44,57 @@ def _representative(x: np.ndarray, batch_size: int = 1):
     return gen
 
 
+def _check_range(name: str, value: tuple[float, float]) -> tuple[float, float]:
+    """A (low, high) pair of finite numbers with low < high."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"{name} must be a (low, high) pair, got {value!r}")
+    low, high = check_number(f"{name}[0]", value[0]), check_number(f"{name}[1]", value[1])
+    if not low < high:
+        raise ValueError(f"{name} must have low < high, got {value!r}")
+    return low, high
+
+
+def _warn_representative(x: np.ndarray, expected_range: tuple[float, float] | None) -> None:
+    """UserWarning when the calibration inputs cannot set useful int8 ranges."""
+    lo, hi = float(x.min()), float(x.max())
+    if lo == hi:
+        warnings.warn(f"representative data is constant (every value is {lo:g}): the int8 "
+                      "activation ranges will not fit real inputs; calibrate on real, "
+                      "preprocessed inputs", UserWarning, stacklevel=3)
+        return
+    if expected_range is None:
+        return
+    low, high = expected_range
+    slack = 0.1 * (high - low)
+    if lo < low - slack or hi > high + slack or hi - lo < 0.1 * (high - low):
+        warnings.warn(f"representative data spans [{lo:g}, {hi:g}] but expected_range is "
+                      f"[{low:g}, {high:g}]: were the calibration inputs preprocessed like "
+                      "the training inputs? The int8 ranges will not fit real inputs",
+                      UserWarning, stacklevel=3)
+
+
 def to_tflite(model: keras.Model, mode: str = "float32",
-              representative: np.ndarray | None = None, per_channel: bool = True) -> bytes:
+              representative: np.ndarray | None = None, per_channel: bool = True,
+              expected_range: tuple[float, float] | None = None) -> bytes:
     """Convert a Keras model to a .tflite flatbuffer in one of MODES (int8 needs inputs).
 
     per_channel=False gives one weight scale per tensor instead of one per output channel.
+    For int8, a constant representative set warns, and so does one whose values do not
+    match `expected_range` = (low, high), the range of the inputs the model was trained on.
     """
     import tensorflow as tf
 
-    check_model(model)
+    check_model(model, built=True)
     check_choice("mode", mode, MODES)
+    check_bool("per_channel", per_channel)
+    if expected_range is not None:
+        expected_range = _check_range("expected_range", expected_range)
     if mode == "int8":
         if representative is None:
             raise ValueError("mode='int8' needs representative= (an array of model inputs)")
-        representative = check_array("representative", representative, min_ndim=2,
-                                     dtype=np.float32)
+        representative = check_numeric("representative", representative, min_ndim=2,
+                                       dtype=np.float32)
+        _warn_representative(representative, expected_range)
     with quiet(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -70,7 +114,8 @@ def to_tflite(model: keras.Model, mode: str = "float32",
 
 def interpreter(buffer: bytes, num_threads: int | None = None, resolver: str = "auto"):
     """A LiteRT Interpreter for a .tflite buffer; resolver 'reference' uses reference kernels."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import OpResolverType
 
     measure.tflite_bytes(buffer)
     check_choice("resolver", resolver, RESOLVERS)
@@ -86,21 +131,34 @@ def interpreter(buffer: bytes, num_threads: int | None = None, resolver: str = "
     return interp
 
 
+def _detail(detail: dict) -> tuple[type, float, int]:
+    """(dtype, scale, zero_point) of an interpreter tensor detail; scale > 0 for integers."""
+    if not isinstance(detail, dict) or not {"dtype", "quantization"} <= set(detail):
+        raise TypeError("detail must be an interpreter tensor detail (a dict with 'dtype' "
+                        f"and 'quantization'), got {type(detail).__name__}")
+    scale, zero_point = detail["quantization"]
+    if np.issubdtype(detail["dtype"], np.integer) and not scale > 0:
+        raise ValueError(f"detail: an integer tensor needs a quantization scale > 0, got "
+                         f"{scale!r}")
+    return detail["dtype"], float(scale), int(zero_point)
+
+
 def quantize_input(x: np.ndarray, detail: dict) -> np.ndarray:
     """Cast float inputs to an interpreter input's dtype (affine-quantize for int8/uint8)."""
-    dtype = detail["dtype"]
+    x = check_numeric("x", x, dtype=None)
+    dtype, scale, zero_point = _detail(detail)
     if not np.issubdtype(dtype, np.integer):
         return x.astype(dtype, copy=False)
-    scale, zero_point = detail["quantization"]
     info = np.iinfo(dtype)
     return np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(dtype)
 
 
 def dequantize_output(q: np.ndarray, detail: dict) -> np.ndarray:
     """Float values of an interpreter output (dequantized if it is an integer tensor)."""
-    if not np.issubdtype(detail["dtype"], np.integer):
+    q = check_array("q", q, dtype=None)
+    dtype, scale, zero_point = _detail(detail)
+    if not np.issubdtype(dtype, np.integer):
         return q.astype(np.float32, copy=False)
-    scale, zero_point = detail["quantization"]
     return ((q.astype(np.float32) - zero_point) * scale).astype(np.float32)
 
 
@@ -108,7 +166,8 @@ def predict_tflite(buffer: bytes, x: np.ndarray, batch_size: int = 1000,
                    num_threads: int | None = None, resolver: str = "auto",
                    raw: bool = False) -> np.ndarray:
     """Run a one-input, one-output .tflite model over x in batches; float outputs (or raw)."""
-    x = check_array("x", x, min_ndim=2, dtype=np.float32)
+    x = check_numeric("x", x, min_ndim=2, dtype=np.float32)
+    check_bool("raw", raw)
     check_int("batch_size", batch_size, low=1)
     interp = interpreter(buffer, num_threads=num_threads, resolver=resolver)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
@@ -135,8 +194,9 @@ def predict_tflite(buffer: bytes, x: np.ndarray, batch_size: int = 1000,
 def evaluate_tflite(buffer: bytes, data: tuple[np.ndarray, np.ndarray], batch_size: int = 1000,
                     num_threads: int | None = None) -> float:
     """Top-1 accuracy of a .tflite classifier on data = (x, y), run in LiteRT."""
-    x, y = check_data(*data)
+    x, y = check_labelled(data)
     pred = predict_tflite(buffer, x, batch_size=batch_size, num_threads=num_threads)
+    check_label_range(y, pred.shape[-1])
     return float(np.mean(pred.argmax(axis=-1) == y))
 
 
@@ -163,6 +223,9 @@ def compare_latency(buffers: dict[str, bytes], repeats: int = 100, warmup: int =
                     num_threads: int | None = 1, batch_size: int = 1,
                     rounds: int = 10) -> dict[str, measure.Latency]:
     """Latency of several .tflite models timed in interleaved rounds (fair on a busy CPU)."""
+    if not isinstance(buffers, dict):
+        raise TypeError(f"buffers must be a dict of name -> .tflite bytes, got "
+                        f"{type(buffers).__name__}")
     if not buffers:
         raise ValueError("buffers must be a non-empty dict of name -> .tflite bytes")
     invokers = {name: _invoker(buf, batch_size, num_threads) for name, buf in buffers.items()}
@@ -176,6 +239,12 @@ def ptq_rows(name: str, buffers: dict[str, bytes], accuracy: dict[str, float],
 
     Used in notebooks/02_quantization.ipynb (table 02_ptq).
     """
+    for arg, value in (("buffers", buffers), ("accuracy", accuracy), ("latency", latency),
+                       ("latency_b256", latency_b256)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{arg} must be a dict by mode, got {type(value).__name__}")
+        if arg != "buffers" and set(buffers) - set(value):
+            raise ValueError(f"{arg} has no entry for modes {sorted(set(buffers) - set(value))}")
     if "float32" not in buffers:
         raise ValueError("buffers must contain the 'float32' reference")
     f32, f32_b1, f32_b256 = len(buffers["float32"]), latency["float32"], latency_b256["float32"]

@@ -10,17 +10,24 @@ Introduced in notebooks/02_quantization.ipynb; used by every notebook from 02 on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_callable
 from compress_lib._checks import check_model
 
-__all__ = ["KERNEL_LAYERS", "LayerSpec", "copy_model", "leaf_layers", "rewrite",
-           "select_layers", "skipped_layers"]
+__all__ = ["KERNEL_LAYERS", "NORM_LAYERS", "LayerSpec", "check_coverage", "copy_model",
+           "leaf_layers", "rewrite", "select_layers", "skipped_layers", "unsupported_layers"]
 
 KERNEL_LAYERS = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+# layers with trainable weights that no technique is expected to touch (not reported)
+NORM_LAYERS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+               keras.layers.GroupNormalization)
 LayerSpec = str | Sequence[str] | Callable[[keras.layers.Layer], bool] | None
 CloneFn = Callable[[keras.layers.Layer], "keras.layers.Layer | None"]
 WeightsFn = Callable[[keras.layers.Layer, keras.layers.Layer], list]
@@ -30,7 +37,7 @@ InsertFn = Callable[[keras.layers.Layer], list]
 def leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Leaf layers of a model in order, descending into nested models."""
     out: list[keras.layers.Layer] = []
-    for layer in model.layers:
+    for layer in check_model(model).layers:
         out.extend(leaf_layers(layer) if isinstance(layer, keras.Model) else [layer])
     return out
 
@@ -63,6 +70,8 @@ def select_layers(model: keras.Model, layers: LayerSpec = None,
     A chosen layer that is not one of `types` is an error naming it and what is supported.
     """
     check_model(model)
+    if not isinstance(types, tuple) or not types or not all(isinstance(t, type) for t in types):
+        raise TypeError(f"types must be a non-empty tuple of layer classes, got {types!r}")
     leaves = leaf_layers(model)
     if layers is None:
         return [layer for layer in leaves if isinstance(layer, types)]
@@ -81,6 +90,29 @@ def skipped_layers(model: keras.Model, chosen: Sequence[keras.layers.Layer]) -> 
     """'name (Type)' of every leaf layer with weights that is not in `chosen`."""
     return [f"{layer.name} ({type(layer).__name__})" for layer in leaf_layers(model)
             if layer.weights and all(layer is not c for c in chosen)]
+
+
+def unsupported_layers(model: keras.Model, types: tuple[type, ...]) -> list[str]:
+    """'name (Type)' of every leaf layer with trainable weights that is not one of `types`.
+
+    Normalization layers (NORM_LAYERS) are not counted: no technique changes them.
+    """
+    return [f"{layer.name} ({type(layer).__name__})" for layer in leaf_layers(model)
+            if layer.trainable_weights and not isinstance(layer, (*types, *NORM_LAYERS))]
+
+
+def check_coverage(model: keras.Model, types: tuple[type, ...], strict: bool, what: str) -> None:
+    """strict: ValueError naming weighted layers `what` cannot handle; else a UserWarning."""
+    check_bool("strict", strict)
+    skipped = unsupported_layers(model, types)
+    if not skipped:
+        return
+    text = (f"{what} supports {_type_names(types)} layers only; the model also has "
+            f"{', '.join(skipped)}")
+    if strict:
+        raise ValueError(f"{text}, which would be left unchanged. Pass strict=False to "
+                         "skip them (with a warning), or choose layers= explicitly")
+    warnings.warn(f"{text}: left unchanged", UserWarning, stacklevel=3)
 
 
 def _default_clone(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -184,6 +216,11 @@ def rewrite(model: keras.Model, clone: CloneFn | None = None, weights: WeightsFn
     to call after the new one. Nested models are rewritten with the same functions.
     """
     check_model(model, built=True)
+    for arg, fn in (("clone", clone), ("weights", weights), ("insert_after", insert_after)):
+        if fn is not None:
+            check_callable(arg, fn)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
     rewriter = _Rewriter(clone or _default_clone, weights or _default_weights, insert_after)
     new = rewriter.model(model)
     rewriter.copy_weights()

@@ -13,10 +13,21 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from compress_lib import export, graph
-from compress_lib._checks import check_array, check_choice, check_data
-from compress_lib._compat import has_fused_relu, ops_details
-from compress_lib.quantization import QParams, calibrate, quantize, round_half_away
+from compress_lib import export
+from compress_lib import graph
+from compress_lib._checks import check_array
+from compress_lib._checks import check_choice
+from compress_lib._checks import check_int_array
+from compress_lib._checks import check_label_range
+from compress_lib._checks import check_labelled
+from compress_lib._checks import check_model
+from compress_lib._checks import check_numeric
+from compress_lib._compat import has_fused_relu
+from compress_lib._compat import ops_details
+from compress_lib.quantization import QParams
+from compress_lib.quantization import calibrate
+from compress_lib.quantization import quantize
+from compress_lib.quantization import round_half_away
 
 __all__ = ["INT32_MAX", "INT32_MIN", "ROUNDINGS", "IntDense", "int_dense_forward",
            "int_network_forward", "int_network_from_keras", "int_network_from_tflite",
@@ -29,9 +40,9 @@ ROUNDINGS = ("single", "double")
 
 def quantize_multiplier(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """M = M0 * 2^shift with M0 an int32 Q31 in [2^30, 2^31) (TFLite's QuantizeMultiplier)."""
-    m = np.asarray(m, dtype=np.float64)
-    if np.any(m < 0) or not np.all(np.isfinite(m)):
-        raise ValueError("multipliers must be finite and >= 0")
+    m = check_numeric("m", m)
+    if np.any(m < 0):
+        raise ValueError(f"m must hold multipliers >= 0, got a minimum of {m.min()}")
     mant, shift = np.frexp(m)
     m0 = round_half_away(mant * 2.0**31).astype(np.int64)
     overflow = m0 == 2**31
@@ -65,9 +76,11 @@ def multiply_by_quantized_multiplier(acc: np.ndarray, m0: np.ndarray, shift: np.
     'double': gemmlowp's rounding high-multiply then rounding shift (optimized kernels).
     """
     check_choice("rounding", rounding, ROUNDINGS)
-    acc = np.asarray(acc, dtype=np.int64)
+    acc = check_int_array("acc", acc, INT32_MIN, INT32_MAX).astype(np.int64)
+    m0 = check_int_array("m0", m0, 0, INT32_MAX).astype(np.int64)
+    shift = check_int_array("shift", shift, -31, 30).astype(np.int64)
     if rounding == "single":
-        total = 31 - np.asarray(shift, dtype=np.int64)
+        total = 31 - shift
         return (acc * m0 + (np.int64(1) << (total - 1))) >> total
     left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
     shifted = np.clip(acc * (np.int64(1) << left), INT32_MIN, INT32_MAX)
@@ -94,8 +107,19 @@ class IntDense:
         return quantize_multiplier(m)
 
 
+def _check_layer(layer: IntDense) -> None:
+    """An IntDense (from int_network_from_tflite or int_network_from_keras)."""
+    if not isinstance(layer, IntDense):
+        raise TypeError(f"layer must be an IntDense, got {type(layer).__name__}")
+
+
 def int_dense_forward(layer: IntDense, x_q: np.ndarray, rounding: str = "single") -> np.ndarray:
     """int8 in, int8 out; int32 accumulation (exact: float64 BLAS holds every int32 sum)."""
+    _check_layer(layer)
+    x_q = check_int_array("x_q", x_q, -128, 127)
+    if x_q.shape[-1] != layer.weight.shape[0]:
+        raise ValueError(f"x_q must have {layer.weight.shape[0]} values per example (the "
+                         f"layer's inputs) in its last axis, got shape {x_q.shape}")
     centered = x_q.astype(np.float64) - layer.input_zero_point
     acc = (centered @ layer.weight.astype(np.float64)).astype(np.int64) + layer.bias
     if acc.min() < INT32_MIN or acc.max() > INT32_MAX:
@@ -109,9 +133,14 @@ def int_dense_forward(layer: IntDense, x_q: np.ndarray, rounding: str = "single"
 def int_network_forward(layers: list[IntDense], x: np.ndarray,
                         rounding: str = "single") -> np.ndarray:
     """Quantize float inputs with the first layer's (S, Z), run every layer in int8."""
-    if not layers or not all(isinstance(layer, IntDense) for layer in layers):
-        raise TypeError("layers must be a non-empty list of IntDense")
+    if not isinstance(layers, list | tuple) or not layers \
+            or not all(isinstance(layer, IntDense) for layer in layers):
+        raise TypeError(f"layers must be a non-empty list of IntDense, got {layers!r:.80}")
     first = layers[0]
+    x = check_numeric("x", x, min_ndim=2)
+    if x.shape[-1] != first.weight.shape[0]:
+        raise ValueError(f"x must have {first.weight.shape[0]} values per example (the first "
+                         f"layer's inputs) in its last axis, got shape {x.shape}")
     qp = QParams(np.array([first.input_scale]), np.array([first.input_zero_point]), 8, False,
                  None)
     q = quantize(x, qp).astype(np.int8)
@@ -137,8 +166,15 @@ def _int_dense_from_op(interp, details: dict[int, dict], op: dict) -> IntDense:
         output_zero_point=int(y["quantization"][1]), relu=has_fused_relu(y))
 
 
+def _check_buffer(buffer: bytes) -> None:
+    """A .tflite model as bytes."""
+    if not isinstance(buffer, bytes | bytearray):
+        raise TypeError(f"buffer must be bytes (a .tflite model), got {type(buffer).__name__}")
+
+
 def int_network_from_tflite(buffer: bytes) -> list[IntDense]:
     """Read the int8 weights, biases, scales and zero points of a full-int8 dense .tflite."""
+    _check_buffer(buffer)
 
     interp = export.interpreter(buffer, resolver="reference")
     details = {t["index"]: t for t in interp.get_tensor_details()}
@@ -164,7 +200,7 @@ def _int_dense_from_keras(layer: keras.layers.Dense, in_qp: QParams, out_qp: QPa
 
 def int_network_from_keras(model: keras.Model, calibration: np.ndarray) -> list[IntDense]:
     """Our own full-int8 quantizer for a Dense/ReLU network: per-channel weights, min/max."""
-    dense = graph.select_layers(model)
+    dense = graph.select_layers(check_model(model))
     if not dense or any(not isinstance(layer, keras.layers.Dense) for layer in dense):
         raise ValueError("int_network_from_keras supports models made of Dense layers only")
     act = check_array("calibration", calibration, min_ndim=2, dtype=np.float32)
@@ -185,8 +221,12 @@ def litert_check(buffer: bytes, data: tuple[np.ndarray, np.ndarray], name: str
     export.evaluate_tflite runs) may differ by one step. Used in notebooks/02_quantization.ipynb.
     """
 
-    x, y = check_data(*data)
+    _check_buffer(buffer)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+    x, y = check_labelled(data)
     ours = int_network_forward(int_network_from_tflite(buffer), x)
+    check_label_range(y, ours.shape[-1])
     reference = export.predict_tflite(buffer, x, raw=True, resolver="reference")
     default = export.predict_tflite(buffer, x, raw=True)
     return ours, {"model": name, "test_images": len(x),

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from compress_lib._checks import check_array, check_fraction, check_int, check_positive
+from compress_lib._checks import check_fraction
+from compress_lib._checks import check_int
+from compress_lib._checks import check_int_array
+from compress_lib._checks import check_numeric
+from compress_lib._checks import check_positive
+from compress_lib._checks import check_same_shape
 
 __all__ = ["NUM_EPS", "cross_entropy", "entropy", "kd_loss", "kd_terms", "log_softmax",
            "logsumexp", "naive_softmax", "one_hot", "seed_kd_loss", "softmax",
@@ -22,14 +27,15 @@ NUM_EPS = 1e-12
 
 def naive_softmax(logits: np.ndarray) -> np.ndarray:
     """exp(z) / sum exp(z) exactly as written: overflows for logits above ~709."""
+    z = check_numeric("logits", logits, min_ndim=1)
     with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(np.asarray(logits, dtype=np.float64))
+        e = np.exp(z)
         return e / e.sum(axis=-1, keepdims=True)
 
 
 def logsumexp(logits: np.ndarray) -> np.ndarray:
     """log(sum(exp(z))) over the last axis, stable: max(z) + log(sum(exp(z - max(z))))."""
-    z = check_array("logits", logits, min_ndim=1)
+    z = check_numeric("logits", logits, min_ndim=1)
     m = z.max(axis=-1, keepdims=True)
     return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))[..., 0]
 
@@ -37,7 +43,7 @@ def logsumexp(logits: np.ndarray) -> np.ndarray:
 def log_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """log softmax(z / T) over the last axis, computed stably."""
     temperature = check_positive("temperature", temperature)
-    z = check_array("logits", logits, min_ndim=1) / temperature
+    z = check_numeric("logits", logits, min_ndim=1) / temperature
     return z - logsumexp(z)[..., None]
 
 
@@ -49,11 +55,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Integer labels -> one-hot float rows."""
     num_classes = check_int("num_classes", num_classes, low=1)
-    y = np.asarray(labels)
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"labels must be integers, got dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"labels must be in [0, {num_classes}), got range [{y.min()}, {y.max()}]")
+    y = check_int_array("labels", labels, 0, num_classes - 1)
     return np.eye(num_classes)[y]
 
 
@@ -62,34 +64,44 @@ def cross_entropy(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
     `labels` are one-hot (or soft) target rows of the same shape as `probs`.
     """
-    y = check_array("labels", labels, min_ndim=1)
-    p = check_array("probs", probs, min_ndim=1)
-    if y.shape != p.shape:
-        raise ValueError(f"labels and probs must have the same shape, got {y.shape} and {p.shape}")
+    y = check_numeric("labels", labels, min_ndim=1)
+    p = check_numeric("probs", probs, min_ndim=1)
+    check_same_shape("labels", y, "probs", p)
+    if np.any(y < 0) or np.any(y > 1):
+        raise ValueError("labels must be one-hot or soft target rows with values in [0, 1]; "
+                         "pass integer labels to softmax_cross_entropy instead")
     if np.any(p < 0) or np.any(p > 1):
         raise ValueError("probs must lie in [0, 1]; pass logits to softmax_cross_entropy instead")
     return -(y * np.log(np.clip(p, NUM_EPS, 1.0))).sum(axis=-1)
 
 
-def softmax_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    """Cross-entropy from integer labels and logits, via log-softmax (no overflow, no log 0)."""
-    z = check_array("logits", logits, min_ndim=2)
+def _logits_and_labels(labels: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Checked logits (..., classes) and integer labels of shape logits.shape[:-1]."""
+    z = check_numeric("logits", logits, min_ndim=2)
     y = np.asarray(labels)
     if y.shape != z.shape[:-1]:
         raise ValueError(f"labels shape {y.shape} must equal logits shape without the class axis "
                          f"{z.shape[:-1]}")
+    return z, y
+
+
+def softmax_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Cross-entropy from integer labels and logits, via log-softmax (no overflow, no log 0)."""
+    z, y = _logits_and_labels(labels, logits)
     return -(one_hot(y, z.shape[-1]) * log_softmax(z)).sum(axis=-1)
 
 
 def softmax_cross_entropy_grad(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """d CE / d logits = softmax(z) - one_hot(y), per example."""
-    z = check_array("logits", logits, min_ndim=2)
-    return softmax(z) - one_hot(np.asarray(labels), z.shape[-1])
+    z, y = _logits_and_labels(labels, logits)
+    return softmax(z) - one_hot(y, z.shape[-1])
 
 
 def entropy(probs: np.ndarray) -> np.ndarray:
     """Shannon entropy in nats over the last axis."""
-    p = check_array("probs", probs, min_ndim=1)
+    p = check_numeric("probs", probs, min_ndim=1)
+    if np.any(p < 0) or np.any(p > 1):
+        raise ValueError("probs must lie in [0, 1]; pass softmax(logits), not logits")
     return -(p * np.log(np.clip(p, NUM_EPS, 1.0))).sum(axis=-1)
 
 
@@ -109,11 +121,42 @@ def _check_kd_shapes(labels, student_logits, teacher_logits) -> None:
                          f"got {tuple(labels.shape)}")
 
 
+def _concrete(value) -> np.ndarray | None:
+    """value as a numpy array if it holds values now (numpy, lists, eager tensors), else None."""
+    if isinstance(value, np.ndarray | np.generic | list | tuple | int | float):
+        return np.asarray(value)
+    if not hasattr(value, "numpy"):
+        return None
+    import tensorflow as tf
+
+    return np.asarray(value.numpy()) if tf.executing_eagerly() else None
+
+
+def _check_kd_values(labels, student_logits, teacher_logits) -> None:
+    """Finite logits and integer labels in [0, classes), for concrete inputs only.
+
+    Inside a traced train step (the Distiller's) the inputs are symbolic: nothing is checked.
+    """
+    named = (("student_logits", student_logits), ("teacher_logits", teacher_logits),
+             ("labels", labels))
+    for name, value in named:
+        if value is None:
+            raise TypeError(f"{name} must be an array or tensor, got None")
+    zs, zt, y = (_concrete(value) for _, value in named)
+    for name, z in (("student_logits", zs), ("teacher_logits", zt)):
+        if z is not None:
+            check_numeric(name, z, dtype=None)
+    if y is not None:
+        high = zs.shape[-1] - 1 if zs is not None and zs.ndim == 2 else None
+        check_int_array("labels", y, 0, high)
+
+
 def _kd_prepare(labels, student_logits, teacher_logits, temperature: float):
     """Validate KD arguments and convert them to int32 / float32 tensors."""
     from keras import ops
 
     check_positive("temperature", temperature)
+    _check_kd_values(labels, student_logits, teacher_logits)
     y = ops.convert_to_tensor(labels, dtype="int32")
     zs = ops.convert_to_tensor(student_logits, dtype="float32")
     zt = ops.convert_to_tensor(teacher_logits, dtype="float32")

@@ -6,7 +6,10 @@ SeparableConv2D and Dense layers only -- the convention of published "mult-adds"
 convolution at export and pooling, additions and activations are ignored. `ops` counts
 that other arithmetic separately: one multiply-add per element for BatchNormalization,
 one read per window element for pooling, one addition per element per extra input of Add.
-Activations, padding, reshapes and dropout cost nothing in either column.
+Activations, padding, reshapes and dropout cost nothing in either column, and so do
+training-only layers that mark themselves `inference_free` (distillation.Jitter).
+Any other layer (Conv1D, LSTM, attention, Conv2DTranspose...) is refused by default,
+naming it; with strict=False it is left out of the counts with a UserWarning naming it.
 Latency: `time_fn` and `compare_fns` (interleaved rounds, fair on a busy CPU); Keras forward
 passes with `keras_latency`, LiteRT models with export.compare_latency.
 Introduced in notebooks/01_losses.ipynb; per-layer costs (`layer_costs`) in
@@ -17,13 +20,16 @@ from __future__ import annotations
 
 import gzip
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from compress_lib._checks import check_int, check_model
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_int
+from compress_lib._checks import check_model
 from compress_lib.graph import leaf_layers
 
 __all__ = ["FREE_LAYERS", "GLOBAL_POOL_LAYERS", "MAC_LAYERS", "OP_LAYERS", "POOL_LAYERS",
@@ -59,19 +65,23 @@ def count_nonzero(model: keras.Model) -> int:
     return int(sum(np.count_nonzero(w) for w in weight_arrays(model)))
 
 
-def _spatial(shape: tuple) -> int:
-    """Number of spatial positions (H*W) in a channels-last feature-map shape."""
-    return int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
+def _shape(layer: keras.layers.Layer, which: str) -> tuple[int, ...]:
+    """A layer's input or output shape without the batch axis; ValueError if a size is None."""
+    shape = tuple(getattr(layer, which).shape)[1:]
+    if any(d is None for d in shape):
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) has an unknown "
+                         f"{which} dimension: shape {(None, *shape)}; give the model an Input "
+                         "with every size fixed, e.g. keras.Input((28, 28, 1))")
+    return tuple(int(d) for d in shape)
 
 
 def layer_macs(layer: keras.layers.Layer) -> int:
-    """Multiply-accumulates of one layer for a single example (0 for layers without MACs)."""
-    if not isinstance(layer, keras.layers.Layer):
-        raise TypeError(f"layer must be a keras Layer, got {type(layer).__name__}")
+    """MACs of one layer for a single example (0 for supported layers without MACs)."""
+    _check_supported(layer)
     if not isinstance(layer, MAC_LAYERS):
         return 0
-    in_shape, out_shape = tuple(layer.input.shape), tuple(layer.output.shape)
-    c_in, positions = int(in_shape[-1]), _spatial(out_shape)
+    in_shape, out_shape = _shape(layer, "input"), _shape(layer, "output")
+    c_in, positions = in_shape[-1], int(np.prod(out_shape[:-1]))
     if isinstance(layer, keras.layers.Dense):
         return positions * c_in * layer.units
     kernel = int(np.prod(layer.kernel_size))
@@ -83,14 +93,17 @@ def layer_macs(layer: keras.layers.Layer) -> int:
     return positions * kernel * (c_in // layer.groups) * layer.filters
 
 
-def _elements(shape: tuple) -> int:
-    """Number of values in one example of a tensor shape (batch axis dropped)."""
-    return int(np.prod(shape[1:]))
+def _supported(layer: keras.layers.Layer) -> bool:
+    """Whether this module knows the layer's cost (training-only layers such as
+    distillation.Jitter mark themselves `inference_free`)."""
+    return isinstance(layer, SUPPORTED_LAYERS) or getattr(layer, "inference_free", False) is True
 
 
 def _check_supported(layer: keras.layers.Layer) -> None:
-    """Raise TypeError for a layer whose cost this module does not know."""
-    if not isinstance(layer, SUPPORTED_LAYERS):
+    """TypeError for a non-layer, or a layer whose cost this module does not know."""
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"layer must be a keras Layer, got {type(layer).__name__}")
+    if not _supported(layer):
         names = sorted({cls.__name__ for cls in SUPPORTED_LAYERS})
         raise TypeError(f"layer {layer.name!r} of type {type(layer).__name__} is not supported; "
                         f"supported layer types: {', '.join(names)}")
@@ -98,42 +111,48 @@ def _check_supported(layer: keras.layers.Layer) -> None:
 
 def layer_ops(layer: keras.layers.Layer) -> int:
     """Non-MAC arithmetic of one layer for one example: BatchNormalization, pooling, Add."""
-    if not isinstance(layer, keras.layers.Layer):
-        raise TypeError(f"layer must be a keras Layer, got {type(layer).__name__}")
+    _check_supported(layer)
     if not isinstance(layer, OP_LAYERS):
         return 0
-    out = _elements(tuple(layer.output.shape))
+    out = int(np.prod(_shape(layer, "output")))
     if isinstance(layer, keras.layers.BatchNormalization):
         return out
     if isinstance(layer, keras.layers.Add):
         return (len(layer.input) - 1) * out
     if isinstance(layer, GLOBAL_POOL_LAYERS):
-        return _elements(tuple(layer.input.shape))
+        return int(np.prod(_shape(layer, "input")))
     return out * int(np.prod(layer.pool_size))
 
 
 def _model_layers(model: keras.Model, strict: bool) -> list[keras.layers.Layer]:
-    """Leaf layers of a checked model; with strict, every layer must be supported."""
+    """Supported leaf layers of a checked model; strict: TypeError for any other layer,
+    else a UserWarning naming the layers left out (counted as 0)."""
     layers = leaf_layers(check_model(model, built=True))
-    if strict:
+    if check_bool("strict", strict):
         for layer in layers:
             _check_supported(layer)
-    return layers
+        return layers
+    skipped = [f"{la.name} ({type(la).__name__})" for la in layers if not _supported(la)]
+    if skipped:
+        warnings.warn(f"strict=False: counted as 0 (type not supported): {', '.join(skipped)}",
+                      UserWarning, stacklevel=3)
+    return [layer for layer in layers if _supported(layer)]
 
 
-def count_macs(model: keras.Model, strict: bool = False) -> int:
-    """Multiply-accumulates of a whole model for one example (strict: reject unknown layers)."""
+def count_macs(model: keras.Model, strict: bool = True) -> int:
+    """Multiply-accumulates of a whole model for one example (strict=False: skip, with a
+    warning, the layers whose cost is unknown)."""
     return int(sum(layer_macs(layer) for layer in _model_layers(model, strict)))
 
 
-def count_mac_params(model: keras.Model, strict: bool = False) -> int:
+def count_mac_params(model: keras.Model, strict: bool = True) -> int:
     """Parameters of the MAC layers only (kernels, biases): the published-figure convention."""
     layers = _model_layers(model, strict)
     return int(sum(layer.count_params() for layer in layers if isinstance(layer, MAC_LAYERS)))
 
 
-def layer_costs(model: keras.Model, strict: bool = False) -> list[dict]:
-    """One row per layer: name, type, output shape, parameters, MACs and other ops."""
+def layer_costs(model: keras.Model, strict: bool = True) -> list[dict]:
+    """One row per supported layer: name, type, output shape, parameters, MACs and other ops."""
     return [{"layer": layer.name, "type": type(layer).__name__,
              "output": str(tuple(layer.output.shape)[1:]), "params": layer.count_params(),
              "macs": layer_macs(layer), "ops": layer_ops(layer)}
@@ -225,6 +244,9 @@ def keras_latency(models: dict[str, keras.Model], batch_size: int = 1, repeats: 
     fns = {}
     for name, model in models.items():
         check_model(model, name=f"models[{name!r}]", built=True)
+        if None in model.input_shape[1:]:
+            raise ValueError(f"models[{name!r}] has an unknown input size "
+                             f"{model.input_shape}; give it an Input with every size fixed")
         x = tf.constant(np.zeros((batch_size, *model.input_shape[1:]), np.float32))
         call = tf.function(lambda x, model=model: model(x, training=False))
         fns[name] = lambda call=call, x=x: call(x).numpy()

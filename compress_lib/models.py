@@ -13,7 +13,15 @@ import keras
 import numpy as np
 from tqdm.std import tqdm
 
-from compress_lib._checks import check_choice, check_data, check_fraction, check_int, check_positive
+from compress_lib._checks import check_array
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_choice
+from compress_lib._checks import check_fraction
+from compress_lib._checks import check_int
+from compress_lib._checks import check_label_range
+from compress_lib._checks import check_labelled
+from compress_lib._checks import check_model
+from compress_lib._checks import check_positive
 from compress_lib.graph import select_layers
 
 __all__ = ["MNIST_PIXELS", "SCHEDULES", "EpochBar", "accuracy", "add_l2", "hinton_student",
@@ -27,6 +35,10 @@ SCHEDULES = ("constant", "cosine")
 def mlp(hidden: tuple[int, ...], dropout: tuple[float, float] = (0.0, 0.0),
         name: str = "mlp") -> keras.Model:
     """A ReLU MLP on flattened 28x28 images; dropout = (input rate, hidden rate)."""
+    if not isinstance(hidden, tuple | list) or not hidden:
+        raise TypeError(f"hidden must be a non-empty tuple of layer widths, got {hidden!r}")
+    if not isinstance(dropout, tuple | list) or len(dropout) != 2:
+        raise TypeError(f"dropout must be a pair (input rate, hidden rate), got {dropout!r}")
     for i, width in enumerate(hidden):
         check_int(f"hidden[{i}]", width, low=1)
     for i, rate in enumerate(dropout):
@@ -69,7 +81,7 @@ def lenet5() -> keras.Model:
 
 def hinton_teacher(dropout: bool = True) -> keras.Model:
     """Hinton et al. 2015's MNIST teacher: 784-1200-1200-10, dropout 0.2 input / 0.5 hidden."""
-    return mlp((1200, 1200), dropout=(0.2, 0.5) if dropout else (0.0, 0.0),
+    return mlp((1200, 1200), dropout=(0.2, 0.5) if check_bool("dropout", dropout) else (0.0, 0.0),
                name="hinton_teacher")
 
 
@@ -81,6 +93,8 @@ def hinton_student(width: int = 800) -> keras.Model:
 
 def progress(iterable: Iterable | None = None, **kwargs) -> tqdm:
     """A text progress bar on stdout: live in Jupyter and readable in stored notebooks."""
+    if iterable is not None and not isinstance(iterable, Iterable):
+        raise TypeError(f"iterable must be an iterable or None, got {type(iterable).__name__}")
     kwargs.setdefault("file", sys.stdout)
     kwargs.setdefault("dynamic_ncols", False)
     kwargs.setdefault("ncols", 100)
@@ -92,6 +106,7 @@ class EpochBar(keras.callbacks.Callback):
 
     def __init__(self, epochs: int):
         super().__init__()
+        epochs = check_int("epochs", epochs, low=1)
         self.bar = progress(total=epochs, desc="epochs", unit="epoch")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -118,6 +133,27 @@ def _optimizer(learning_rate: float | keras.optimizers.schedules.LearningRateSch
     return keras.optimizers.Adam(rate)
 
 
+def _num_classes(model: keras.Model) -> int | None:
+    """The number of logits of a model with known outputs (a Distiller's student's), else None."""
+    outputs = getattr(getattr(model, "student", model), "outputs", None)
+    shape = tuple(outputs[0].shape) if outputs and len(outputs) == 1 else ()
+    return shape[-1] if shape and isinstance(shape[-1], int) else None
+
+
+def _check_fit_data(model: keras.Model, data: tuple, validation_data: tuple | None) -> tuple:
+    """(x, y, validation_data) checked, labels within the model's classes when it has outputs."""
+    check_model(model)
+    x, y = check_labelled(data)
+    if validation_data is not None:
+        validation_data = check_labelled(validation_data, "validation_data")
+    classes = _num_classes(model)
+    if classes is not None:
+        check_label_range(y, classes)
+        if validation_data is not None:
+            check_label_range(validation_data[1], classes, "validation_data's y")
+    return x, y, validation_data
+
+
 def train(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
           batch_size: int = 128, learning_rate: float = 1e-3, schedule: str = "constant",
           validation_data: tuple[np.ndarray, np.ndarray] | None = None,
@@ -131,9 +167,12 @@ def train(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
     `schedule='cosine'` decays the rate to 0 over all steps; `learning_rate` may also be a
     keras LearningRateSchedule.
     """
-    x, y = check_data(*data)
+    x, y, validation_data = _check_fit_data(model, data, validation_data)
     epochs = check_int("epochs", epochs, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
+    check_bool("progress", progress)
+    if callbacks is not None and not isinstance(callbacks, list | tuple):
+        raise TypeError(f"callbacks must be a list of keras callbacks, got {callbacks!r}")
     steps = epochs * -(-len(x) // batch_size)
     loss = None if getattr(model, "has_own_loss", False) else \
         keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -146,13 +185,18 @@ def train(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
 
 def predict_logits(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Logits for x, computed in large batches without a progress bar."""
+    check_model(model)
+    x = check_array("x", x, min_ndim=1, dtype=None)
+    batch_size = check_int("batch_size", batch_size, low=1)
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
 def accuracy(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> float:
     """Top-1 accuracy of a logits model on data = (x, y)."""
-    x, y = check_data(*data)
-    return float(np.mean(predict_logits(model, x).argmax(axis=1) == y))
+    x, y = check_labelled(data)
+    logits = predict_logits(model, x)
+    check_label_range(y, logits.shape[-1])
+    return float(np.mean(logits.argmax(axis=1) == y))
 
 
 def add_l2(model: keras.Model, l2: float) -> keras.Model:
@@ -162,6 +206,6 @@ def add_l2(model: keras.Model, l2: float) -> keras.Model:
     it over: call add_l2 on the copy. Taught in notebooks/04_pruning.ipynb (Han et al. 2015).
     """
     l2 = check_positive("l2", l2)
-    for layer in select_layers(model):
+    for layer in select_layers(check_model(model)):
         layer.kernel.regularizer = keras.regularizers.L2(l2)
     return model

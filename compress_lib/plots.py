@@ -8,6 +8,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from compress_lib._checks import check_array
+from compress_lib._checks import check_int
+from compress_lib._checks import check_positive
+
 __all__ = ["DIGITS", "class_bars", "cost_bars", "digit", "layer_macs", "pruned_weights",
            "seed_bars", "setup", "temperature_panel", "weight_levels"]
 
@@ -30,9 +34,11 @@ def setup() -> None:
 def class_bars(ax: plt.Axes, probs: np.ndarray, title: str = "", highlight: int | None = None
                ) -> plt.Axes:
     """Bar chart of a 10-class probability vector; `highlight` marks the true class."""
-    probs = np.asarray(probs)
+    probs = check_array("probs", probs)
     if probs.shape != (10,):
         raise ValueError(f"probs must have shape (10,), got {probs.shape}")
+    if highlight is not None:
+        check_int("highlight", highlight, 0, 9)
     colors = ["tab:orange" if i == highlight else "tab:blue" for i in range(10)]
     ax.bar(DIGITS, probs, color=colors)
     ax.set_ylim(0, 1)
@@ -45,7 +51,11 @@ def class_bars(ax: plt.Axes, probs: np.ndarray, title: str = "", highlight: int 
 
 def digit(ax: plt.Axes, image: np.ndarray, title: str = "") -> plt.Axes:
     """Show one 28x28 (or flat 784) MNIST image without axes."""
-    ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r")
+    image = check_array("image", image)
+    if image.size != 784:
+        raise ValueError(f"image must be one 28x28 (or flat 784) MNIST image, got shape "
+                         f"{image.shape}")
+    ax.imshow(image.reshape(28, 28), cmap="gray_r")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
@@ -57,8 +67,11 @@ def temperature_panel(image: np.ndarray, logits: np.ndarray, label: int,
     """A digit next to its softened class distribution at each temperature."""
     from compress_lib.losses import softmax
 
-    if not temperatures:
+    if not isinstance(temperatures, list | tuple) or not temperatures:
         raise ValueError("temperatures must be a non-empty list of numbers > 0")
+    for i, t in enumerate(temperatures):
+        check_positive(f"temperatures[{i}]", t)
+    check_int("label", label, 0, 9)
     fig, axes = plt.subplots(1, len(temperatures) + 1, figsize=(2.3 * (len(temperatures) + 1), 2.4),
                              gridspec_kw={"width_ratios": [0.7] + [1.0] * len(temperatures)})
     digit(axes[0], image, f"label {label}")
@@ -79,6 +92,9 @@ def seed_bars(ax: plt.Axes, groups: list[list[float]], positions: list[float],
     """
     if len(groups) != len(positions) or not all(len(g) for g in groups):
         raise ValueError("groups and positions must have equal length, every group non-empty")
+    for i, g in enumerate(groups):
+        check_array(f"groups[{i}]", g)
+    check_array("positions", positions)
     for i, (x, values) in enumerate(zip(positions, groups, strict=True)):
         ax.bar(x, np.mean(values), width, color=color, label=label if i == 0 else None)
         ax.scatter([x] * len(values), values, color="k", s=8, zorder=3)
@@ -91,8 +107,9 @@ def weight_levels(ax: plt.Axes, w: np.ndarray, levels: np.ndarray, title: str = 
 
     Taught in notebooks/02_quantization.ipynb (the bits slider).
     """
-    levels = np.asarray(levels).ravel()
-    ax.hist(np.asarray(w).ravel(), bins=200, color="0.55", log=True)
+    levels = check_array("levels", levels).ravel()
+    max_lines = check_int("max_lines", max_lines, low=1)
+    ax.hist(check_array("w", w).ravel(), bins=200, color="0.55", log=True)
     ax.vlines(levels[:: max(1, len(levels) // max_lines)], 0, 1, color="tab:red", lw=0.7,
               transform=ax.get_xaxis_transform())
     ax.set(xlabel="weight", ylabel="count", title=title)
@@ -105,7 +122,10 @@ def pruned_weights(axes: tuple[plt.Axes, plt.Axes], w: np.ndarray, keep: np.ndar
 
     Taught in notebooks/04_pruning.ipynb (the sparsity slider).
     """
-    w, keep = np.asarray(w), np.asarray(keep, bool)
+    w, keep = check_array("w", w), check_array("keep", keep, dtype=None)
+    if not np.isin(keep, (0, 1)).all():
+        raise ValueError("keep must be a boolean (or 0/1) mask")
+    keep = keep.astype(bool)
     if w.shape != keep.shape or w.ndim != 2:
         raise ValueError(f"w and keep must be 2-d arrays of one shape, got {w.shape} and "
                          f"{keep.shape}")
@@ -124,6 +144,12 @@ def cost_bars(costs: dict[str, object], title: str) -> plt.Figure:
 
     Taught in notebooks/05_mobilenet_blocks.ipynb (the block picker).
     """
+    if not isinstance(costs, dict) or not costs:
+        raise TypeError("costs must be a non-empty dict of name -> cost")
+    for name, cost in costs.items():
+        if not (hasattr(cost, "params") and hasattr(cost, "macs")):
+            raise TypeError(f"costs[{name!r}] must have .params and .macs (a blocks.Cost), "
+                            f"got {type(cost).__name__}")
     fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
     for ax, what in zip(axes, ("params", "macs"), strict=True):
         ax.bar(list(costs), [getattr(cost, what) for cost in costs.values()], color="C0")
@@ -137,6 +163,9 @@ def layer_macs(rows: list[dict], title: str, xlabel: str = "layer") -> plt.Figur
 
     Taught in notebooks/05_mobilenet_blocks.ipynb (the MobileNet V2 explorer).
     """
+    if not isinstance(rows, list | tuple) or not rows or not all(
+            isinstance(r, dict) and "macs" in r for r in rows):
+        raise TypeError("rows must be a non-empty list of dicts with 'macs' (a layout table)")
     fig, ax = plt.subplots(figsize=(9, 3))
     ax.bar(range(len(rows)), [r["macs"] / 1e6 for r in rows])
     ax.set(xlabel=xlabel, ylabel="MMACs", title=title)

@@ -18,19 +18,21 @@ import keras
 import numpy as np
 
 from compress_lib import graph
-from compress_lib._checks import (
-    check_array,
-    check_choice,
-    check_data,
-    check_fraction,
-    check_int,
-    check_model,
-    check_number,
-    check_positive,
-)
+from compress_lib._checks import check_array
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_callable
+from compress_lib._checks import check_choice
+from compress_lib._checks import check_fraction
+from compress_lib._checks import check_int
+from compress_lib._checks import check_labelled
+from compress_lib._checks import check_model
+from compress_lib._checks import check_number
+from compress_lib._checks import check_numeric
+from compress_lib._checks import check_positive
 from compress_lib._compat import reset_train_function
-from compress_lib.models import accuracy, train
+from compress_lib.models import accuracy
 from compress_lib.models import progress as progress_bar
+from compress_lib.models import train
 
 __all__ = ["PASS_THROUGH", "PRUNABLE", "STRUCTURED", "ConstantSparsity", "MaskConstraint",
            "PolynomialDecay", "PruningCallback", "Schedule", "apply_masks", "compute_masks",
@@ -65,7 +67,7 @@ def _keep_mask(magnitudes: np.ndarray, sparsity: float) -> np.ndarray:
 
 def magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
     """Boolean keep-mask that zeroes exactly n_pruned(w.size, sparsity) smallest |w|."""
-    w = check_array("w", w, dtype=None)
+    w = check_numeric("w", w, dtype=None)
     return _keep_mask(np.abs(w).ravel(), sparsity).reshape(w.shape)
 
 
@@ -73,7 +75,7 @@ def global_masks(weights: Sequence[np.ndarray], sparsity: float) -> list[np.ndar
     """Keep-masks for several arrays ranked together under one global magnitude threshold."""
     if len(weights) == 0:
         raise ValueError("weights must be a non-empty list of non-empty arrays")
-    arrays = [check_array(f"weights[{i}]", w, dtype=None) for i, w in enumerate(weights)]
+    arrays = [check_numeric(f"weights[{i}]", w, dtype=None) for i, w in enumerate(weights)]
     keep = _keep_mask(np.concatenate([np.abs(w).ravel() for w in arrays]), sparsity)
     splits = np.cumsum([w.size for w in arrays])[:-1]
     return [k.reshape(w.shape) for k, w in zip(np.split(keep, splits), arrays, strict=True)]
@@ -84,7 +86,7 @@ def nm_mask(w: np.ndarray, n: int = 2, m: int = 4, axis: int | None = None) -> n
 
     The default axis is the input (reduction) axis: -2 for kernels, -1 for vectors.
     """
-    w = check_array("w", w, dtype=None)
+    w = check_numeric("w", w, dtype=None)
     n, m = check_int("n", n, low=1), check_int("m", m, low=2)
     if n >= m:
         raise ValueError(f"need integers 0 < n < m, got n={n!r}, m={m!r}")
@@ -168,7 +170,12 @@ class MaskConstraint(keras.constraints.Constraint):
     """Multiplies a kernel by its 0/1 mask; the optimizer applies it after every update."""
 
     def __init__(self, mask: np.ndarray, inner: keras.constraints.Constraint | None = None):
-        self.mask = keras.Variable(np.asarray(mask, np.float32), trainable=False, name="mask")
+        mask = check_array("mask", mask, dtype=np.float32)
+        if not np.isin(mask, (0, 1)).all():
+            raise ValueError("mask must hold only 0/1 (or bool) values")
+        if inner is not None:
+            check_callable("inner", inner)
+        self.mask = keras.Variable(mask, trainable=False, name="mask")
         self.inner = inner
 
     def __call__(self, w):
@@ -182,9 +189,17 @@ def _mask_of(layer: keras.layers.Layer) -> keras.Variable | None:
     return constraint.mask if isinstance(constraint, MaskConstraint) else None
 
 
-def _targets(model: keras.Model, layers: graph.LayerSpec) -> list[keras.layers.Layer]:
-    """The layers to prune: graph.select_layers restricted to the prunable types."""
-    return graph.select_layers(model, layers, types=PRUNABLE)
+def _targets(model: keras.Model, layers: graph.LayerSpec, strict: bool = True
+             ) -> list[keras.layers.Layer]:
+    """The layers to prune: graph.select_layers restricted to the prunable types.
+
+    With layers=None, other weighted layers (Conv1D, LSTM...) are an error when strict,
+    else a warning.
+    """
+    targets = graph.select_layers(model, layers, types=PRUNABLE)
+    if layers is None:
+        graph.check_coverage(model, PRUNABLE, check_bool("strict", strict), "pruning")
+    return targets
 
 
 def _parse_scope(scope: str) -> tuple[int, int] | None:
@@ -203,6 +218,9 @@ def _layer_masks(kernels: list[np.ndarray], names: list[str],
                  sparsity: float | dict[str, float]) -> list[np.ndarray]:
     """Per-layer magnitude masks; `sparsity` is one number or one per layer name."""
     per_layer = sparsity if isinstance(sparsity, dict) else dict.fromkeys(names, sparsity)
+    unknown = sorted(set(per_layer) - set(names), key=str)
+    if unknown:
+        raise ValueError(f"sparsity: no prunable layer named {unknown}; valid names: {names}")
     missing = set(names) - set(per_layer)
     if missing:
         raise ValueError(f"sparsity: no value for layers {sorted(missing)}")
@@ -212,6 +230,14 @@ def _layer_masks(kernels: list[np.ndarray], names: list[str],
 def compute_masks(layers: Sequence[keras.layers.Layer], sparsity: float | dict[str, float] | None,
                   scope: str = "layer") -> dict[str, np.ndarray]:
     """Keep-masks for the layers' kernels: per-layer, global or N:M magnitude pruning."""
+    types = ", ".join(t.__name__ for t in PRUNABLE)
+    if not isinstance(layers, Sequence) or isinstance(layers, str):
+        raise TypeError(f"layers must be a list of {types} layers, got {type(layers).__name__}")
+    if not layers:
+        raise ValueError("layers must not be empty")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, PRUNABLE):
+            raise TypeError(f"layers[{i}] must be one of {types}, got {type(layer).__name__}")
     kernels = [np.asarray(layer.kernel) for layer in layers]
     names = [layer.name for layer in layers]
     nm = _parse_scope(scope)
@@ -228,6 +254,12 @@ def compute_masks(layers: Sequence[keras.layers.Layer], sparsity: float | dict[s
 
 def set_mask(layer: keras.layers.Layer, mask: np.ndarray) -> bool:
     """Zero a layer's pruned kernel weights and keep them zero; True if a constraint was added."""
+    if not isinstance(layer, PRUNABLE):
+        raise TypeError(f"layer must be one of {', '.join(t.__name__ for t in PRUNABLE)}, "
+                        f"got {type(layer).__name__}")
+    mask = check_array("mask", mask, dtype=None)
+    if not np.isin(mask, (0, 1)).all():
+        raise ValueError(f"mask of layer {layer.name!r} must hold only 0/1 (or bool) values")
     kernel = layer.kernel
     if tuple(mask.shape) != tuple(kernel.shape):
         raise ValueError(f"mask shape {mask.shape} != kernel shape {tuple(kernel.shape)} "
@@ -244,6 +276,8 @@ def set_mask(layer: keras.layers.Layer, mask: np.ndarray) -> bool:
 def apply_masks(model: keras.Model, masks: dict[str, np.ndarray]) -> None:
     """Set masks on the named layers; forces a retrace of fit's step if constraints were added."""
     by_name = {layer.name: layer for layer in graph.leaf_layers(check_model(model))}
+    if not isinstance(masks, dict):
+        raise TypeError(f"masks must be a dict of layer name -> mask, got {type(masks).__name__}")
     unknown = sorted(set(masks) - set(by_name))
     if unknown:
         raise ValueError(f"masks: no layers named {unknown} in model {model.name!r}")
@@ -259,14 +293,16 @@ def get_masks(model: keras.Model) -> dict[str, np.ndarray]:
 
 
 def prune(model: keras.Model, sparsity: float | dict[str, float] | None = None,
-          scope: str = "layer", layers: graph.LayerSpec = None) -> dict[str, np.ndarray]:
+          scope: str = "layer", layers: graph.LayerSpec = None, strict: bool = True
+          ) -> dict[str, np.ndarray]:
     """One-shot magnitude pruning in place; later `fit` calls keep the pruned weights at zero.
 
-    `layers` chooses the layers as graph.select_layers does (default: every prunable one).
+    `layers` chooses the layers as graph.select_layers does (default: every prunable one;
+    other weighted layers are then an error, or with strict=False a warning).
     """
     if _parse_scope(scope) is None and sparsity is None:
         raise ValueError("sparsity is required unless scope is 'N:M'")
-    masks = compute_masks(_targets(model, layers), sparsity, scope)
+    masks = compute_masks(_targets(model, layers, strict), sparsity, scope)
     apply_masks(model, masks)
     return masks
 
@@ -304,19 +340,20 @@ class PruningCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, schedule: Schedule, scope: str = "layer", layers: graph.LayerSpec = None,
-                 verbose: bool = True):
+                 verbose: bool = True, strict: bool = True):
         super().__init__()
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a Schedule, got {type(schedule).__name__}")
         _parse_scope(scope)
         self.schedule, self.scope, self.layers, self.verbose = schedule, scope, layers, verbose
+        self.strict = check_bool("strict", strict)
         self.targets: list[keras.layers.Layer] = []
         self.skipped: list[str] = []
         self.step = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Pick the layers, report what is skipped, attach masks and retrace the train step."""
-        self.targets = _targets(self.model, self.layers)
+        self.targets = _targets(self.model, self.layers, self.strict)
         self.skipped = graph.skipped_layers(self.model, self.targets)
         if self.verbose:
             print(f"pruning {[t.name for t in self.targets]}; skipped (not prunable): "
@@ -359,6 +396,12 @@ def iterative_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
 
     Each round retrains through models.train (a fresh Adam at `learning_rate`).
     """
+    check_model(model, built=True)
+    data = check_labelled(data)
+    if validation_data is not None:
+        validation_data = check_labelled(validation_data, "validation_data")
+    check_int("epochs", epochs, low=1)
+    _parse_scope(scope)
     _check_levels(sparsities)
     rows = []
     rounds = progress_bar(sparsities, desc="prune rounds", disable=not progress)
@@ -379,13 +422,13 @@ def iterative_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
 
 def sensitivity_scan(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
                      sparsities: Sequence[float], layers: graph.LayerSpec = None,
-                     progress: bool = True) -> list[dict]:
+                     progress: bool = True, strict: bool = True) -> list[dict]:
     """Accuracy on data = (x, y) when each layer alone is magnitude-pruned (no retraining).
 
     Every layer's weights are restored after its scan.
     """
-    targets = _targets(model, layers)
-    data = check_data(*data)
+    targets = _targets(model, layers, strict)
+    data = check_labelled(data)
     sparsities = [check_fraction(f"sparsities[{i}]", s) for i, s in enumerate(sparsities)]
     rows = []
     for layer in progress_bar(targets, desc="layers", disable=not progress):
@@ -402,7 +445,7 @@ def sensitivity_scan(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
 def unit_scores(kernel: np.ndarray, norm: str = "l1") -> np.ndarray:
     """Importance of each output unit/filter: L1 or L2 norm of its incoming weights."""
     check_choice("norm", norm, NORMS)
-    kernel = check_array("kernel", kernel, min_ndim=2, dtype=None)
+    kernel = check_numeric("kernel", kernel, min_ndim=2, dtype=None)
     flat = kernel.reshape(-1, kernel.shape[-1])
     return np.abs(flat).sum(0) if norm == "l1" else np.sqrt((flat ** 2).sum(0))
 
@@ -529,15 +572,18 @@ def _shrink_plan(chain: list[keras.layers.Layer], n_keep: dict[str, int], norm: 
 
 
 def structured_prune(model: keras.Model, keep: float | int | dict[str, float | int] = 0.5,
-                     norm: str = "l1") -> keras.Model:
+                     norm: str = "l1", strict: bool = True) -> keras.Model:
     """A smaller model without the lowest-norm neurons/filters (weights copied), via graph.rewrite.
 
     `keep` is a fraction or count per Dense/Conv2D layer (a float/int for all hidden ones, or
     a dict by layer name); the last weighted layer keeps its outputs. Works on Sequential,
-    functional and nested models whose layers form one chain (no branches or merges).
+    functional and nested models whose layers form one chain (no branches or merges); other
+    weighted layers (Conv1D, LSTM...) are an error, or with strict=False a warning.
     """
     check_choice("norm", norm, NORMS)
     chain = _model_chain(model)
+    graph.check_coverage(model, (*STRUCTURED, keras.layers.DepthwiseConv2D),
+                         check_bool("strict", strict), "structured_prune")
     plan = _shrink_plan(chain, _keep_plan(chain, keep), norm)
     return graph.rewrite(model, clone=lambda layer: type(layer).from_config(plan[id(layer)][0]),
                          weights=lambda old, new: plan[id(old)][1],

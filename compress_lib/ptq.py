@@ -14,9 +14,12 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from compress_lib import graph, models
+from compress_lib import graph
+from compress_lib import models
+from compress_lib._checks import check_bool
 from compress_lib._checks import check_model
-from compress_lib.quantization import fake_quantize, kmeans_quantize
+from compress_lib.quantization import fake_quantize
+from compress_lib.quantization import kmeans_quantize
 
 __all__ = ["Books", "finetune_kmeans", "kmeans_model", "map_weights", "quantize_weights"]
 
@@ -28,35 +31,51 @@ def _weight_axis(layer: keras.layers.Layer, ndim: int) -> int:
     return 2 if isinstance(layer, keras.layers.DepthwiseConv2D) else ndim - 1
 
 
+def _chosen(model: keras.Model, layers: graph.LayerSpec, strict: bool, what: str
+            ) -> list[keras.layers.Layer]:
+    """graph.select_layers; with layers=None, other weighted layers are an error if strict."""
+    chosen = graph.select_layers(model, layers)
+    if layers is None:
+        graph.check_coverage(model, graph.KERNEL_LAYERS, check_bool("strict", strict), what)
+    return chosen
+
+
 def map_weights(model: keras.Model, fn: Callable[[np.ndarray], np.ndarray],
-                layers: graph.LayerSpec = None) -> keras.Model:
+                layers: graph.LayerSpec = None, strict: bool = True) -> keras.Model:
     """A copy of model with fn(kernel) in place of each chosen kernel (binary, ternary...)."""
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    copy = graph.copy_model(check_model(model))
-    for layer in graph.select_layers(copy, layers):
-        layer.kernel.assign(np.asarray(fn(np.asarray(layer.kernel)), dtype=np.float32))
+    copy = graph.copy_model(check_model(model, built=True))
+    for layer in _chosen(copy, layers, strict, "map_weights"):
+        new = np.asarray(fn(np.asarray(layer.kernel)))
+        if new.shape != tuple(layer.kernel.shape) or not np.all(np.isfinite(new)):
+            raise ValueError(f"fn must return a finite array of the kernel's shape "
+                             f"{tuple(layer.kernel.shape)} for layer {layer.name!r}, got "
+                             f"shape {new.shape}")
+        layer.kernel.assign(new.astype(np.float32))
     return copy
 
 
 def quantize_weights(model: keras.Model, bits: int, symmetric: bool = True,
                      per_channel: bool = True, layers: graph.LayerSpec = None,
-                     method: str = "minmax") -> keras.Model:
+                     method: str = "minmax", strict: bool = True) -> keras.Model:
     """A copy of model with the chosen kernels fake-quantized (linear, weights only)."""
-    copy = graph.copy_model(check_model(model))
-    for layer in graph.select_layers(copy, layers):
+    check_bool("symmetric", symmetric)
+    check_bool("per_channel", per_channel)
+    copy = graph.copy_model(check_model(model, built=True))
+    for layer in _chosen(copy, layers, strict, "quantize_weights"):
         w = np.asarray(layer.kernel)
         axis = _weight_axis(layer, w.ndim) if per_channel else None
         layer.kernel.assign(fake_quantize(w, bits, symmetric, axis, method))
     return copy
 
 
-def kmeans_model(model: keras.Model, bits: int, layers: graph.LayerSpec = None
-                 ) -> tuple[keras.Model, Books]:
+def kmeans_model(model: keras.Model, bits: int, layers: graph.LayerSpec = None,
+                 strict: bool = True) -> tuple[keras.Model, Books]:
     """A copy of model with k-means shared kernels, and {layer name: (codebook, indices)}."""
-    copy = graph.copy_model(check_model(model))
+    copy = graph.copy_model(check_model(model, built=True))
     books: Books = {}
-    for layer in graph.select_layers(copy, layers):
+    for layer in _chosen(copy, layers, strict, "kmeans_model"):
         codebook, indices = kmeans_quantize(np.asarray(layer.kernel), bits)
         layer.kernel.assign(codebook[indices])
         books[layer.name] = (codebook, indices)
@@ -104,6 +123,21 @@ class _CentroidTrainer(keras.Model):
         return self.compute_metrics(x, y, y_pred)
 
 
+def _check_books(model: keras.Model, books: Books) -> None:
+    """Books as kmeans_model returns them: for each named layer, indices of its kernel's shape."""
+    if not isinstance(books, dict) or not books:
+        raise TypeError(f"books must be the non-empty dict that kmeans_model returns, got "
+                        f"{type(books).__name__}")
+    for layer in graph.select_layers(model, list(books)):
+        codebook, indices = books[layer.name]
+        codebook, indices = np.asarray(codebook), np.asarray(indices)
+        if (indices.shape != tuple(layer.kernel.shape) or codebook.ndim != 1
+                or not np.issubdtype(indices.dtype, np.integer)
+                or indices.min() < 0 or indices.max() >= codebook.size):
+            raise ValueError(f"books[{layer.name!r}] must be (codebook, integer indices of the "
+                             f"kernel's shape {tuple(layer.kernel.shape)} into the codebook)")
+
+
 def finetune_kmeans(model: keras.Model, books: Books, data: tuple[np.ndarray, np.ndarray],
                     epochs: int = 1, batch_size: int = 128, learning_rate: float = 1e-4,
                     progress: bool = True) -> Books:
@@ -111,7 +145,7 @@ def finetune_kmeans(model: keras.Model, books: Books, data: tuple[np.ndarray, np
 
     Runs through models.train (shuffled batches, a fresh Adam); returns the new books.
     """
-    check_model(model)
+    _check_books(check_model(model, built=True), books)
     trainer = _CentroidTrainer(model, books)
     models.train(trainer, data, epochs, batch_size=batch_size, learning_rate=learning_rate,
                  progress=progress)

@@ -17,7 +17,13 @@ import numpy as np
 from keras import ops
 
 from compress_lib import graph
-from compress_lib._checks import check_array, check_fraction, check_int, check_model
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_fraction
+from compress_lib._checks import check_int
+from compress_lib._checks import check_model
+from compress_lib._checks import check_number
+from compress_lib._checks import check_numeric
+from compress_lib._compat import in_symbolic_build
 from compress_lib.quantization import MAX_BITS
 
 __all__ = ["EXPORT_BITS", "QUANT_LAYERS", "ActivationQuantizer", "FixedFakeQuant",
@@ -35,6 +41,9 @@ def _check_bits(name: str, bits: int) -> int:
 
 def channel_axes(layer: keras.layers.Layer) -> tuple[int, ...]:
     """Kernel axes reduced for per-output-channel ranges (all but the channel axes)."""
+    if not isinstance(layer, tuple(QUANT_LAYERS)):
+        raise TypeError(f"layer must be a Dense, Conv2D or DepthwiseConv2D layer, got "
+                        f"{type(layer).__name__}")
     if isinstance(layer, keras.layers.DepthwiseConv2D):
         return (0, 1)  # kernel (kh, kw, in, multiplier): one range per in*multiplier channel
     return tuple(range(len(layer.kernel.shape) - 1))
@@ -47,6 +56,7 @@ def _ste_round(x):
 
 def fake_quant_weight(w, bits: int, axes: tuple[int, ...]):
     """Symmetric per-channel fake quantization of a kernel with a straight-through gradient."""
+    _check_bits("bits", bits)
     qmax = 2 ** (bits - 1) - 1
     scale = ops.stop_gradient(ops.maximum(ops.max(ops.abs(w), axis=axes, keepdims=True),
                                           1e-12) / qmax)
@@ -55,6 +65,9 @@ def fake_quant_weight(w, bits: int, axes: tuple[int, ...]):
 
 def fake_quant_activation(x, lo, hi, bits: int):
     """Asymmetric fake quantization to [lo, hi] (contains 0); zero gradient outside the range."""
+    _check_bits("bits", bits)
+    if isinstance(lo, int | float) and isinstance(hi, int | float) and not lo <= 0.0 <= hi:
+        raise ValueError(f"lo and hi must satisfy lo <= 0 <= hi, got lo={lo!r}, hi={hi!r}")
     levels = 2**bits - 1
     scale = ops.maximum((hi - lo) / levels, 1e-12)
     zero = ops.round(-lo / scale)
@@ -152,7 +165,27 @@ class ActivationQuantizer(keras.layers.Layer):
             self.range_min.assign(lo)
             self.range_max.assign(hi)
             self.seen.assign(1.0)
+        else:
+            self.check_calibrated()
         return fake_quant_activation(inputs, lo, hi, self.bits)
+
+    def check_calibrated(self) -> None:
+        """ValueError if no training or calibration batch has set the range yet.
+
+        Reads the 'seen' flag eagerly (tf.init_scope), so the check also runs when predict
+        or evaluate trace the model; Keras's symbolic shape inference is let through.
+        """
+        import tensorflow as tf
+
+        if in_symbolic_build():
+            return
+        with tf.init_scope():
+            seen = float(np.asarray(self.seen))
+        if seen == 0.0:
+            raise ValueError(f"ActivationQuantizer {self.name!r} has no range yet (every "
+                             "activation would be quantized to 0): run "
+                             "qat.calibrate_activations(qmodel, x) or train the QAT model "
+                             "before using it")
 
     def get_config(self) -> dict:
         """Keras config including bits and momentum."""
@@ -169,7 +202,8 @@ class FixedFakeQuant(keras.layers.Layer):
 
     def __init__(self, range_min: float, range_max: float, bits: int = EXPORT_BITS, **kwargs):
         super().__init__(**kwargs)
-        self.range_min, self.range_max = float(range_min), float(range_max)
+        self.range_min = check_number("range_min", range_min)
+        self.range_max = check_number("range_max", range_max)
         if not self.range_min <= 0.0 <= self.range_max:
             raise ValueError(f"the range must contain 0, got [{range_min}, {range_max}]")
         self.bits = _check_bits("bits", bits)
@@ -202,13 +236,17 @@ def _with_input_quantizer(model: keras.Model, bits: int, name: str) -> keras.Seq
     return keras.Sequential([*head, *body], name=name)
 
 
-def quantize_model(model: keras.Model, weight_bits: int = 8,
-                   activation_bits: int = 8) -> keras.Sequential:
+def quantize_model(model: keras.Model, weight_bits: int = 8, activation_bits: int = 8,
+                   strict: bool = True) -> keras.Sequential:
     """A QAT copy: fake-quant kernels and an activation quantizer after the input and after
-    every Dense/Conv2D/DepthwiseConv2D layer (also in nested models). Calibrate it before use."""
+    every Dense/Conv2D/DepthwiseConv2D layer (also in nested models). Calibrate it before use.
+
+    Other weighted layers (Conv1D, LSTM...) are an error, or with strict=False a warning.
+    """
     check_model(model, built=True)
     _check_bits("weight_bits", weight_bits)
     _check_bits("activation_bits", activation_bits)
+    graph.check_coverage(model, tuple(QUANT_LAYERS), check_bool("strict", strict), "QAT")
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         """The QAT version of a kernel layer, else a plain copy."""
@@ -237,8 +275,12 @@ def calibrate_activations(qmodel: keras.Model, x: np.ndarray) -> keras.Model:
 
     The model runs in inference mode (no dropout, no jitter); only the quantizers update.
     """
-    check_model(qmodel)
-    x = check_array("x", x, min_ndim=2, dtype=np.float32)
+    check_model(qmodel, built=True)
+    x = check_numeric("x", x, min_ndim=2, dtype=np.float32)
+    expected = tuple(qmodel.input_shape[1:])
+    if len(expected) != x.ndim - 1 or any(e not in (None, d) for e, d in zip(expected, x.shape[1:],
+                                                                            strict=False)):
+        raise ValueError(f"x must have per-example shape {expected}, got {x.shape[1:]}")
     quantizers = _quantizers(qmodel)
     for layer in quantizers:
         layer.seen.assign(0.0)
@@ -263,6 +305,7 @@ def _stripped_layer(layer: keras.layers.Layer, keep_ranges: bool) -> keras.layer
     if isinstance(layer, ActivationQuantizer):
         if not keep_ranges:
             return None
+        layer.check_calibrated()
         return FixedFakeQuant(float(layer.range_min), float(layer.range_max), name=layer.name)
     base = next((b for b, q in QUANT_LAYERS.items() if type(layer) is q), type(layer))
     config = layer.get_config()
@@ -288,5 +331,6 @@ def strip(qmodel: keras.Model, keep_ranges: bool = False) -> keras.Model:
     so that the int8 .tflite file uses them (8-bit grids over the QAT ranges).
     """
     check_model(qmodel, built=True)
+    check_bool("keep_ranges", keep_ranges)
     return graph.rewrite(qmodel, clone=lambda layer: _stripped_layer(layer, keep_ranges),
                          weights=_stripped_weights, name=qmodel.name.removesuffix("_qat"))

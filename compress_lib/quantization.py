@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compress_lib._checks import check_array, check_choice, check_int, check_number
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_choice
+from compress_lib._checks import check_int
+from compress_lib._checks import check_int_array
+from compress_lib._checks import check_number
+from compress_lib._checks import check_numeric
+from compress_lib._checks import check_same_shape
 
 __all__ = ["MAX_BITS", "METHODS", "QParams", "binarize", "calibrate", "centroid_gradients",
            "dequantize", "fake_quantize", "kmeans_quantize", "mse", "qrange",
@@ -55,6 +61,7 @@ def _broadcast(v: np.ndarray, axis: int | None, ndim: int) -> np.ndarray:
 
 def round_half_away(v: np.ndarray) -> np.ndarray:
     """Round to nearest, ties away from zero (as TFLite and C's round())."""
+    v = check_numeric("v", v, dtype=None)
     return np.sign(v) * np.floor(np.abs(v) + 0.5)
 
 
@@ -62,7 +69,7 @@ def round_half_away(v: np.ndarray) -> np.ndarray:
 
 def qrange(bits: int, symmetric: bool = False) -> tuple[int, int]:
     """Signed integer range: [-2^(b-1), 2^(b-1)-1], or narrow [-(2^(b-1)-1), ...] if symmetric."""
-    bits = _check_bits(bits, low=2 if symmetric else 1)
+    bits = _check_bits(bits, low=2 if check_bool("symmetric", symmetric) else 1)
     qmax = 2 ** (bits - 1) - 1
     return (-qmax if symmetric else -qmax - 1), qmax
 
@@ -97,7 +104,8 @@ def value_range(x: np.ndarray, axis: int | None = None, method: str = "minmax",
                 percentile: float = 99.99) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel (or per-tensor) [lo, hi] from min/max or from percentiles."""
     check_choice("method", method, METHODS)
-    rows = _per_channel(x, axis)
+    x = check_numeric("x", x, dtype=None)
+    rows = _per_channel(x, _check_axis(axis, x.ndim))
     if method == "minmax":
         return rows.min(axis=1), rows.max(axis=1)
     percentile = check_number("percentile", percentile, 50.0, 100.0, low_open=True)
@@ -119,7 +127,7 @@ def _scale_and_zero(lo: np.ndarray, hi: np.ndarray, qmin: int, qmax: int, symmet
 def calibrate(x: np.ndarray, bits: int = 8, symmetric: bool = False, axis: int | None = None,
               method: str = "minmax", percentile: float = 99.99) -> QParams:
     """Choose S and Z so that [lo, hi] (widened to contain 0) maps onto the integer grid."""
-    x = check_array("x", x)
+    x = check_numeric("x", x)
     axis = _check_axis(axis, x.ndim)
     qmin, qmax = qrange(bits, symmetric)
     lo, hi = value_range(x, axis, method, percentile)
@@ -128,18 +136,25 @@ def calibrate(x: np.ndarray, bits: int = 8, symmetric: bool = False, axis: int |
     return QParams(scale.astype(np.float64), zero_point, int(bits), bool(symmetric), axis)
 
 
-def _check_qparams(qp: QParams, ndim: int) -> None:
-    """The parameters must fit an array of rank ndim."""
+def _check_qparams(qp: QParams, shape: tuple[int, ...] | None = None) -> None:
+    """A QParams whose channel count fits an array of this shape (one channel per tensor)."""
     if not isinstance(qp, QParams):
         raise TypeError(f"qp must be a QParams (from calibrate), got {type(qp).__name__}")
-    if qp.axis is not None and qp.axis >= ndim:
-        raise ValueError(f"qp.axis={qp.axis} does not exist in a {ndim}-d array")
+    if shape is None:
+        return
+    if qp.axis is not None and qp.axis >= len(shape):
+        raise ValueError(f"qp.axis={qp.axis} does not exist in a {len(shape)}-d array")
+    channels = 1 if qp.axis is None else shape[qp.axis]
+    if np.size(qp.scale) != channels or np.size(qp.zero_point) != channels:
+        raise ValueError(f"qp has {np.size(qp.scale)} scales and {np.size(qp.zero_point)} zero "
+                         f"points, but an array of shape {shape} needs {channels} "
+                         f"(axis={qp.axis}); calibrate qp on an array of this shape")
 
 
 def quantize(x: np.ndarray, qp: QParams) -> np.ndarray:
     """Integer codes q = clip(round(x / S) + Z, qmin, qmax) as int32."""
-    x = check_array("x", x)
-    _check_qparams(qp, x.ndim)
+    x = check_numeric("x", x)
+    _check_qparams(qp, x.shape)
     scale = _broadcast(qp.scale, qp.axis, x.ndim)
     zero_point = _broadcast(qp.zero_point, qp.axis, x.ndim)
     return np.clip(round_half_away(x / scale) + zero_point, qp.qmin, qp.qmax).astype(np.int32)
@@ -147,8 +162,9 @@ def quantize(x: np.ndarray, qp: QParams) -> np.ndarray:
 
 def dequantize(q: np.ndarray, qp: QParams) -> np.ndarray:
     """Real values r = S (q - Z) as float32."""
-    q = np.asarray(q)
-    _check_qparams(qp, q.ndim)
+    _check_qparams(qp)
+    q = check_int_array("q", q, qp.qmin, qp.qmax)
+    _check_qparams(qp, q.shape)
     scale = _broadcast(qp.scale, qp.axis, q.ndim)
     zero_point = _broadcast(qp.zero_point, qp.axis, q.ndim)
     return (scale * (q.astype(np.float64) - zero_point)).astype(np.float32)
@@ -164,26 +180,34 @@ def fake_quantize(x: np.ndarray, bits: int = 8, symmetric: bool = False,
 
 # ---------------------------------------------------------------- error measures
 
+def _difference(theta: np.ndarray, theta_q: np.ndarray) -> np.ndarray:
+    """theta - theta_q for two checked arrays of the same shape (no broadcasting)."""
+    theta, theta_q = check_numeric("theta", theta), check_numeric("theta_q", theta_q)
+    check_same_shape("theta", theta, "theta_q", theta_q)
+    return theta - theta_q
+
+
 def quantization_error(theta: np.ndarray, theta_q: np.ndarray) -> float:
     """The article's formula 4.2.2: E = 1/2 sum ||theta - theta_q||^2."""
-    diff = check_array("theta", theta) - check_array("theta_q", theta_q)
+    diff = _difference(theta, theta_q)
     return float(0.5 * np.sum(diff**2))
 
 
 def mse(theta: np.ndarray, theta_q: np.ndarray) -> float:
     """Mean squared quantization error."""
-    return float(np.mean((check_array("theta", theta) - check_array("theta_q", theta_q)) ** 2))
+    return float(np.mean(_difference(theta, theta_q) ** 2))
 
 
 def sqnr_db(theta: np.ndarray, theta_q: np.ndarray) -> float:
     """Signal-to-quantization-noise ratio 10 log10(sum theta^2 / sum (theta - theta_q)^2)."""
-    theta = check_array("theta", theta)
-    noise = np.sum((theta - check_array("theta_q", theta_q)) ** 2)
+    noise = np.sum(_difference(theta, theta_q) ** 2)
+    theta = np.asarray(theta, dtype=np.float64)
     return float("inf") if noise == 0 else float(10 * np.log10(np.sum(theta**2) / noise))
 
 
 def uniform_noise_mse(qp: QParams) -> float:
     """Predicted MSE Delta^2/12 (rounding noise uniform in one step; ignores clipping)."""
+    _check_qparams(qp)
     return float(np.mean(qp.scale**2) / 12.0)
 
 
@@ -191,7 +215,7 @@ def uniform_noise_mse(qp: QParams) -> float:
 
 def binarize(w: np.ndarray, axis: int | None = None) -> np.ndarray:
     """Binary weights alpha * sign(w) with alpha = mean |w| (per channel along axis)."""
-    w = check_array("w", w)
+    w = check_numeric("w", w)
     axis = _check_axis(axis, w.ndim)
     alpha = _broadcast(np.abs(_per_channel(w, axis)).mean(axis=1), axis, w.ndim)
     return (alpha * np.where(w >= 0, 1.0, -1.0)).astype(np.float32)
@@ -199,7 +223,7 @@ def binarize(w: np.ndarray, axis: int | None = None) -> np.ndarray:
 
 def ternarize(w: np.ndarray, threshold: float = 0.7, axis: int | None = None) -> np.ndarray:
     """Ternary weights (TWN): 0 where |w| <= t * mean|w|, else alpha * sign(w)."""
-    w = check_array("w", w)
+    w = check_numeric("w", w)
     axis = _check_axis(axis, w.ndim)
     threshold = check_number("threshold", threshold, 0.0, 2.0, high_open=True)
     rows = np.abs(_per_channel(w, axis))
@@ -237,7 +261,7 @@ def kmeans_quantize(w: np.ndarray, bits: int, iters: int = 50) -> tuple[np.ndarr
     Returns (codebook float32 of at most 2^bits centroids, indices int32 shaped like w);
     codebook[indices] is the shared-weight tensor. Empty clusters are dropped.
     """
-    w = check_array("w", w)
+    w = check_numeric("w", w)
     bits = _check_bits(bits)
     iters = check_int("iters", iters, low=0)
     flat = w.ravel()
@@ -250,9 +274,8 @@ def kmeans_quantize(w: np.ndarray, bits: int, iters: int = 50) -> tuple[np.ndarr
 
 def centroid_gradients(grad: np.ndarray, indices: np.ndarray, n_clusters: int) -> np.ndarray:
     """Gradient of each shared centroid: the sum of the weight gradients of its cluster."""
-    grad, indices = np.asarray(grad), np.asarray(indices)
     n_clusters = check_int("n_clusters", n_clusters, low=1)
-    if grad.shape != indices.shape:
-        raise ValueError(f"grad and indices must have the same shape, got {grad.shape} "
-                         f"and {indices.shape}")
+    grad = check_numeric("grad", grad)
+    indices = check_int_array("indices", indices, 0, n_clusters - 1)
+    check_same_shape("grad", grad, "indices", indices)
     return np.bincount(indices.ravel(), weights=grad.ravel(), minlength=n_clusters)

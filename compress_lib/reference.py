@@ -16,10 +16,18 @@ import keras
 import numpy as np
 
 from compress_lib import graph
-from compress_lib._checks import check_data, check_fraction, check_int, check_positive
+from compress_lib._checks import check_bool
+from compress_lib._checks import check_fraction
+from compress_lib._checks import check_int
+from compress_lib._checks import check_labelled
+from compress_lib._checks import check_model
+from compress_lib._checks import check_positive
 from compress_lib.models import accuracy
 from compress_lib.models import progress as progress_bar
-from compress_lib.pruning import PolynomialDecay, PruningCallback, sparsity_table, strip
+from compress_lib.pruning import PolynomialDecay
+from compress_lib.pruning import PruningCallback
+from compress_lib.pruning import sparsity_table
+from compress_lib.pruning import strip
 
 __all__ = ["compare_with_tfmot", "tf_keras_copy"]
 
@@ -28,10 +36,12 @@ def tf_keras_copy(model: keras.Model):
     """The same Dense/Dropout stack as a tf_keras (Keras 2) Sequential with the same weights."""
     import tf_keras
 
+    check_model(model, built=True)
     layers = [tf_keras.Input(model.input_shape[1:])]
     for layer in graph.leaf_layers(model):
         if isinstance(layer, keras.layers.Dense):
             layers.append(tf_keras.layers.Dense(layer.units, name=layer.name,
+                                                use_bias=layer.use_bias,
                                                 activation=layer.get_config()["activation"]))
         elif isinstance(layer, keras.layers.Dropout):
             layers.append(tf_keras.layers.Dropout(layer.rate))
@@ -128,9 +138,11 @@ def compare_with_tfmot(model: keras.Model, train_data: tuple[np.ndarray, np.ndar
     alongside in Keras 3 and tf_keras: the pruning overhead).
     """
     sparsity = check_fraction("sparsity", sparsity)
+    check_bool("plain", plain)
     epochs, frequency = check_int("epochs", epochs, low=1), check_int("frequency", frequency, 1)
     learning_rate = check_positive("learning_rate", learning_rate)
-    train_data, test_data = check_data(*train_data), check_data(*test_data)
+    train_data = check_labelled(train_data, "train_data")
+    test_data = check_labelled(test_data, "test_data")
     end = _pruning_end(len(train_data[0]), epochs, check_int("batch_size", batch_size, 1),
                        frequency)
     runs = _runs(model, sparsity, end, learning_rate, frequency, plain)

@@ -4,7 +4,8 @@ Each table is one file `results/<table>.json` written atomically by `record`; it
 holds rows from a single profile. `render()` rebuilds `results/README.md` (every
 table) and a one-line-per-table summary between the two marker comments of the top
 README. Quick-profile runs (CI, nbval) write to `build/results-quick/` so they never
-overwrite real results.
+overwrite real results. Every file is written all at once (`write_atomic`), so readers
+and crashes see the old or the new file, never a part of one.
 Introduced in notebooks/01_losses.ipynb.
 """
 
@@ -17,7 +18,8 @@ import platform
 import re
 import subprocess
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from compress_lib.config import get_profile
 from compress_lib.tables import format_cell
 
 __all__ = ["load", "markdown", "provenance", "record", "render", "render_all", "render_summary",
-           "render_table", "results_dir"]
+           "render_table", "results_dir", "write_atomic", "write_temp"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_ENV = "COMPRESS_RESULTS_DIR"
@@ -83,6 +85,65 @@ def provenance(profile: str, seeds: list[int]) -> dict:
             "cores": os.cpu_count(), "versions": _versions()}
 
 
+def _umask() -> int:
+    """The process umask (from /proc without changing it, else by setting it back at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split(":", 1)[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (best effort: not every filesystem allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_temp(path: str | os.PathLike, text: str) -> Path:
+    """Write text to a new, fsynced hidden temp file beside `path` (mode 0666 less umask).
+
+    The caller moves it into place with `os.replace` (or removes it); on error nothing is left.
+    Temp names are `.<name>.<random>.tmp`, ignored by git.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Replace `path` by `text` all at once: readers see the old or the new file, never a part."""
+    path = Path(path)
+    tmp = write_temp(path, text)
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return path
+
+
 def _check_rows(rows: list[dict]) -> None:
     """Rows must be a non-empty list of dicts of JSON scalars."""
     if not isinstance(rows, list) or not rows:
@@ -110,19 +171,27 @@ def record(table: str, rows: list[dict], *, title: str = "", notebook: str = "",
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {"table": table, "title": title or table, "notebook": notebook,
            "provenance": provenance(profile, list(seeds)), "rows": rows}
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{table}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=1, sort_keys=False)
-        f.write("\n")
-    path = out_dir / f"{table}.json"
-    os.replace(tmp, path)
-    return path
+    return write_atomic(out_dir / f"{table}.json", json.dumps(doc, indent=1) + "\n")
 
 
 def load(directory: str | os.PathLike | None = None) -> list[dict]:
     """All recorded tables in a directory, sorted by table name."""
     directory = Path(directory) if directory is not None else ROOT / "results"
-    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+    return [_load_table(p) for p in sorted(directory.glob("*.json"))]
+
+
+def _load_table(path: Path) -> dict:
+    """One table's JSON; an unreadable file raises ValueError naming it."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a valid results table (bad JSON: {exc}); "
+                         f"rerun its notebook or delete the file") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list) \
+            or not isinstance(doc.get("provenance"), dict):
+        raise ValueError(f"{path}: not a results table (expected an object with 'rows' "
+                         f"and 'provenance', as results.record writes)")
+    return doc
 
 
 def _cell(value: object) -> str:
@@ -154,13 +223,18 @@ def render_all(docs: list[dict]) -> str:
     return "\n".join(render_table(d) for d in docs)
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    """Write text atomically, leaving the file untouched when nothing changed."""
-    if path.exists() and path.read_text() == text:
-        return
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _write_all_if_changed(texts: dict[Path, str]) -> None:
+    """Replace each changed file by its text; every temp file is written before any replace."""
+    changed = {p: t for p, t in texts.items() if not (p.exists() and p.read_text() == t)}
+    temps: dict[Path, Path] = {}
+    try:
+        for path, text in changed.items():
+            temps[path] = write_temp(path, text)
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+    finally:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
 
 
 def _rows_text(n: int) -> str:
@@ -191,14 +265,15 @@ def render(directory: str | os.PathLike | None = None, readme: str | os.PathLike
     body = render_all(docs)
     header = ("# Results\n\nGenerated by `make results` from the JSON files in this folder; "
               "do not edit by hand.\n\n")
-    _write_if_changed(directory / "README.md", header + body)
-    if readme.exists():
+    texts = {directory / "README.md": header + body}
+    if readme.exists():  # checked before anything is written: render is all or nothing
         text = readme.read_text()
-        if START not in text or END not in text:
-            raise ValueError(f"{readme} must contain the markers {START} and {END}")
+        if START not in text or END not in text.split(START, 1)[-1]:
+            raise ValueError(f"readme {readme} must contain the markers {START} and then {END}; "
+                             f"nothing was written")
         head, rest = text.split(START, 1)
-        summary = render_summary(docs)
-        _write_if_changed(readme, head + START + "\n" + summary + END + rest.split(END, 1)[1])
+        texts[readme] = head + START + "\n" + render_summary(docs) + END + rest.split(END, 1)[1]
+    _write_all_if_changed(texts)
     return body
 
 
@@ -208,7 +283,7 @@ def markdown(table: str | os.PathLike) -> str:
     In a notebook: `Markdown(results.markdown(results.record(...)))` shows what was recorded.
     Used from notebooks/02_quantization.ipynb on.
     """
-    return render_table(json.loads(Path(table).read_text()))
+    return render_table(_load_table(Path(table)))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ Introduced in notebooks/02_quantization.ipynb; seed aggregates in notebooks/03_d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 
 import numpy as np
+
+from compress_lib._checks import check_numeric
 
 __all__ = ["format_cell", "mean_std", "paired_differences", "select", "show", "text_table"]
 
@@ -24,10 +27,19 @@ def format_cell(value: object) -> str:
     return str(value)
 
 
+def _first_other(rows: Sequence) -> object:
+    """The first row that is not a dict."""
+    return next(r for r in rows if not isinstance(r, dict))
+
+
 def _columns(rows: Sequence[dict], columns: Sequence[str] | None) -> list[str]:
     """The given columns, else every key in first-seen order."""
-    if not rows:
+    if isinstance(rows, dict) or not rows:
         raise ValueError("rows must be a non-empty list of dicts")
+    if not all(isinstance(r, dict) for r in rows):
+        raise TypeError(f"rows must be a list of dicts, got a {type(_first_other(rows)).__name__}")
+    if isinstance(columns, str):
+        raise TypeError(f"columns must be a sequence of column names, not the str {columns!r}")
     if columns is not None:
         return list(columns)
     out: list[str] = []
@@ -56,20 +68,38 @@ def show(rows: Sequence[dict], columns: Sequence[str] | None = None,
 
 def select(rows: Sequence[dict], **where: object) -> list[dict]:
     """The rows whose columns equal every given value (e.g. method='scratch', T=None)."""
+    if isinstance(rows, dict) or not all(isinstance(r, dict) for r in rows):
+        raise TypeError(f"rows must be a list of dicts, got {rows!r:.80}")
     return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof=1; 0.0 for a single value)."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim != 1 or v.size == 0:
+    v = check_numeric("values", values)
+    if v.ndim != 1:
         raise ValueError(f"values must be a non-empty 1-d sequence, got shape {v.shape}")
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def _check_group(name: str, rows: Sequence[dict], value: str, key: str) -> None:
+    """A non-empty group of rows with `key` and a finite numeric `value`, each key once."""
+    if isinstance(rows, dict) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise TypeError(f"{name} must be a non-empty list of dicts, got {rows!r}")
+    for r in rows:
+        if key not in r or value not in r:
+            raise ValueError(f"every row of {name} must have the columns {key!r} and {value!r}, "
+                             f"got {sorted(map(str, r))}")
+    check_numeric(f"{name}[...][{value!r}]", [r[value] for r in rows])
+    keys = [r[key] for r in rows]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{name} must have each {key} once, got {keys}")
 
 
 def paired_differences(rows_a: Sequence[dict], rows_b: Sequence[dict], value: str,
                        key: str = "seed") -> list[float]:
     """b - a for each `key` (e.g. seed) present in both groups, in the order of rows_a."""
+    _check_group("rows_a", rows_a, value, key)
+    _check_group("rows_b", rows_b, value, key)
     b_by_key = {r[key]: r[value] for r in rows_b}
     missing = [r[key] for r in rows_a if r[key] not in b_by_key]
     if missing or len(rows_a) != len(b_by_key):

@@ -9,8 +9,19 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from compress_lib import blocks, coding, losses, models, plots, pruning, ptq
+from compress_lib import blocks
+from compress_lib import coding
+from compress_lib import graph
+from compress_lib import losses
+from compress_lib import models
+from compress_lib import plots
+from compress_lib import pruning
+from compress_lib import ptq
 from compress_lib import quantization as q
+from compress_lib._checks import check_choice
+from compress_lib._checks import check_int
+from compress_lib._checks import check_model
+from compress_lib._checks import check_positive
 
 __all__ = ["bits_explorer", "bits_panel", "compare_blocks", "kd_explorer", "mobilenet_v2_explorer",
            "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
@@ -67,6 +78,14 @@ def kd_explorer(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: 
         index=widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="example"))
 
 
+def _check_models(models_by_name: dict) -> None:
+    """A non-empty dict of name -> keras.Model."""
+    if not isinstance(models_by_name, dict) or not models_by_name:
+        raise TypeError("models_by_name must be a non-empty dict of name -> keras.Model")
+    for name, m in models_by_name.items():
+        check_model(m, name=f"models_by_name[{name!r}]")
+
+
 def bits_panel(models_by_name: dict, data: tuple[np.ndarray, np.ndarray], bits: int = 3,
                layer: str = "fc1", model: str | None = None) -> None:
     """One layer's weights and its linear `bits`-bit grid, with E, SQNR and the accuracy of
@@ -74,8 +93,11 @@ def bits_panel(models_by_name: dict, data: tuple[np.ndarray, np.ndarray], bits: 
 
     Taught in notebooks/02_quantization.ipynb.
     """
-
-    name = model or next(iter(models_by_name))
+    _check_models(models_by_name)
+    name = next(iter(models_by_name)) if model is None else check_choice("model", model,
+                                                                         list(models_by_name))
+    check_int("bits", bits, 1, 16)
+    check_choice("layer", layer, [la.name for la in graph.select_layers(models_by_name[name])])
     w = np.asarray(models_by_name[name].get_layer(layer).kernel)
     qp = q.calibrate(w, bits)
     w_q = q.dequantize(q.quantize(w, qp), qp)
@@ -95,8 +117,7 @@ def bits_explorer(models_by_name: dict, data: tuple[np.ndarray, np.ndarray],
 
     Taught in notebooks/02_quantization.ipynb.
     """
-    if not models_by_name:
-        raise ValueError("models_by_name must be a non-empty dict of name -> keras.Model")
+    _check_models(models_by_name)
     return widgets.interact(
         lambda bits, layer, model: bits_panel(models_by_name, data, bits, layer, model),
         bits=widgets.IntSlider(3, 1, 16, description="bits"),
@@ -111,7 +132,8 @@ def sparsity_panel(probe, weights: list[np.ndarray], data: tuple[np.ndarray, np.
 
     Taught in notebooks/04_pruning.ipynb.
     """
-
+    check_model(probe, name="probe", built=True)
+    check_choice("layer", layer, [la.name for la in graph.select_layers(probe)])
     probe.set_weights(weights)
     kernel = np.asarray(probe.get_layer(layer).kernel)
     pruning.prune(probe, sparsity)
@@ -133,6 +155,8 @@ def sparsity_explorer(probe, weights: list[np.ndarray], data: tuple[np.ndarray, 
 
     Taught in notebooks/04_pruning.ipynb.
     """
+    check_model(probe, name="probe", built=True)
+    check_choice("layer", layer, [la.name for la in graph.select_layers(probe)])
     return widgets.interact(
         lambda sparsity: sparsity_panel(probe, weights, data, sparsity, layer),
         sparsity=widgets.FloatSlider(0.9, min=0.0, max=0.99, step=0.01, description="sparsity"))
@@ -166,8 +190,9 @@ def compare_blocks(c_in: int = 32, c_out: int = 32, stride: int = 1, expansion: 
 
 def _show_mobilenet_v2(alpha: float, resolution: int) -> None:
     """MACs per MobileNet V2 layer with the totals and predicted deployed sizes in the title."""
-
-    total = blocks.layout_cost(rows := blocks.mobilenet_v2_table(alpha, resolution / 224))
+    resolution = check_int("resolution", resolution, low=1)
+    total = blocks.layout_cost(rows := blocks.mobilenet_v2_table(check_positive("alpha", alpha),
+                                                                 resolution / 224))
     plots.layer_macs(rows, f"alpha {alpha:.2f}, {resolution}x{resolution}: "
                      f"{total.macs / 1e6:.0f}M MACs, {(total.weights + total.bn // 4) / 1e6:.2f}M "
                      f"weights, {blocks.predicted_bytes(total) / 1e6:.1f} MB float32, "

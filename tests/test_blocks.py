@@ -7,10 +7,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from compress_lib import blocks, measure  # noqa: E402
+from compress_lib import blocks  # noqa: E402
+from compress_lib import measure  # noqa: E402
 
 
 def built_block(kind, h, w, c_in, c_out, stride, expansion=6):
@@ -163,7 +165,8 @@ def test_single_block_costs_and_names():
 
 
 def test_cnn_learns_a_tiny_task_with_notebook_05_recipe():
-    from compress_lib import config, models
+    from compress_lib import config
+    from compress_lib import models
 
     config.set_seed(0)
     rng = np.random.default_rng(0)

@@ -8,16 +8,17 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from compress_lib import config, data, models  # noqa: E402
-from compress_lib.distillation import (  # noqa: E402
-    Distiller,
-    Jitter,
-    count_errors,
-    distill,
-    train_seeded,
-    with_jitter,
-)
-from compress_lib.losses import kd_loss, seed_kd_loss  # noqa: E402
+from compress_lib import config  # noqa: E402
+from compress_lib import data  # noqa: E402
+from compress_lib import models  # noqa: E402
+from compress_lib.distillation import Distiller  # noqa: E402
+from compress_lib.distillation import Jitter  # noqa: E402
+from compress_lib.distillation import count_errors  # noqa: E402
+from compress_lib.distillation import distill  # noqa: E402
+from compress_lib.distillation import train_seeded  # noqa: E402
+from compress_lib.distillation import with_jitter  # noqa: E402
+from compress_lib.losses import kd_loss  # noqa: E402
+from compress_lib.losses import seed_kd_loss  # noqa: E402
 from compress_lib.widgets import kd_explorer  # noqa: E402
 
 

@@ -8,7 +8,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from compress_lib import export, measure, models  # noqa: E402
+from compress_lib import export  # noqa: E402
+from compress_lib import measure  # noqa: E402
+from compress_lib import models  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from compress_lib import graph, models
+from compress_lib import graph
+from compress_lib import models
 from compress_lib.distillation import with_jitter
 
 

@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from compress_lib import export, integer
+from compress_lib import export
+from compress_lib import integer
 
 
 @settings(max_examples=200, deadline=None)

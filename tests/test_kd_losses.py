@@ -8,10 +8,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from compress_lib.losses import kd_loss, kd_terms, seed_kd_loss  # noqa: E402
+from compress_lib.losses import kd_loss  # noqa: E402
+from compress_lib.losses import kd_terms  # noqa: E402
+from compress_lib.losses import seed_kd_loss  # noqa: E402
 
 
 def np_kd_loss(y, zs, zt, temperature, alpha):

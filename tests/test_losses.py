@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -87,7 +88,7 @@ def test_wrong_types_are_type_errors():
         losses.logsumexp(np.array([["a", "b"]]))
     with pytest.raises(TypeError, match="num_classes"):
         losses.one_hot(np.array([0, 1]), 10.0)
-    with pytest.raises(TypeError, match="labels must be integers"):
+    with pytest.raises(TypeError, match="labels must be an integer array"):
         losses.one_hot(np.array([0.0, 1.0]), 10)
 
 

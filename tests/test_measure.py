@@ -1,7 +1,8 @@
 import keras
 import pytest
 
-from compress_lib import measure, models
+from compress_lib import measure
+from compress_lib import models
 
 
 def test_counts_and_bytes_on_lenet_300_100():

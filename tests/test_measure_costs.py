@@ -7,7 +7,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
-from compress_lib import measure, models  # noqa: E402
+from compress_lib import measure  # noqa: E402
+from compress_lib import models  # noqa: E402
 
 # Published figures. MobileNet V1: Howard et al. 2017, Table 8 (569M mult-adds, 4.2M params).
 # MobileNet V2: Sandler et al. 2018, Table 4 prints 300M / 3.4M; the released checkpoint's
@@ -84,7 +85,10 @@ def test_unsupported_layer_is_a_clear_error_only_when_strict():
         measure.layer_costs(m, strict=True)
     with pytest.raises(TypeError, match="Conv1D"):
         measure.count_macs(m, strict=True)
-    assert measure.count_macs(m) == 0  # lenient default, as before
+    with pytest.raises(TypeError, match="'c1d' of type Conv1D"):
+        measure.count_macs(m)  # strict by default
+    with pytest.warns(UserWarning, match=r"c1d \(Conv1D\)"):
+        assert measure.count_macs(m, strict=False) == 0
     with pytest.raises(TypeError, match="layer"):
         measure.layer_ops("bn")
 

@@ -2,7 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from compress_lib import config, data, models
+from compress_lib import config
+from compress_lib import data
+from compress_lib import models
 
 PARAMS = {"seed_mlp": 109_386, "lenet_300_100": 266_610, "lenet5": 431_080,
           "hinton_teacher": 2_395_210, "hinton_student": 1_276_810}

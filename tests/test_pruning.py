@@ -10,11 +10,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from compress_lib import graph, measure, models  # noqa: E402
+from compress_lib import graph  # noqa: E402
+from compress_lib import measure  # noqa: E402
+from compress_lib import models  # noqa: E402
 from compress_lib import pruning as P  # noqa: E402
 from compress_lib.distillation import with_jitter  # noqa: E402
 

@@ -4,7 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from compress_lib import distillation, graph, models, ptq
+from compress_lib import distillation
+from compress_lib import graph
+from compress_lib import models
+from compress_lib import ptq
 from compress_lib import quantization as q
 
 

@@ -8,7 +8,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from compress_lib import models, reference  # noqa: E402
+from compress_lib import models  # noqa: E402
+from compress_lib import reference  # noqa: E402
 
 
 @pytest.fixture(scope="module")

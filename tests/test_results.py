@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -70,3 +71,56 @@ def test_render_requires_markers(tmp_path):
 def test_record_bad_input(tmp_path, table, rows, err):
     with pytest.raises(err):
         results.record(table, rows, directory=tmp_path)
+
+
+def test_render_checks_the_markers_before_writing_anything(tmp_path):
+    _record_two(tmp_path)
+    (tmp_path / "README.md").write_text("old tables")
+    readme = tmp_path / "R.md"
+    readme.write_text("<!-- results:end --> wrong order <!-- results:start -->")
+    with pytest.raises(ValueError, match=r"readme .*R\.md must contain the markers"):
+        results.render(tmp_path, readme)
+    assert (tmp_path / "README.md").read_text() == "old tables"  # all or nothing
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_load_names_the_broken_file(tmp_path):
+    _record_two(tmp_path)
+    (tmp_path / "c_table.json").write_text('{"rows": [')  # truncated by a full disk
+    with pytest.raises(ValueError, match=r"c_table\.json: not a valid results table"):
+        results.load(tmp_path)
+    (tmp_path / "c_table.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"c_table\.json: not a results table"):
+        results.load(tmp_path)
+    with pytest.raises(ValueError, match=r"c_table\.json"):
+        results.markdown(tmp_path / "c_table.json")
+
+
+def test_record_writes_normal_permissions(tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = results.record("a_table", [{"a": 1}], directory=tmp_path)
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o640)  # 0666 less the umask, not 0600
+
+
+def test_failed_write_leaves_old_table_and_no_temp_file(tmp_path, monkeypatch):
+    _record_two(tmp_path)
+    before = (tmp_path / "a_table.json").read_bytes()
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        results.record("a_table", [{"a": 2}], directory=tmp_path)
+    assert (tmp_path / "a_table.json").read_bytes() == before
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_write_atomic_replaces_whole_file(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("old")
+    assert results.write_atomic(path, "new\n") == path and path.read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]

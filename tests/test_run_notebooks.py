@@ -6,6 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from compress_lib import results
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import run_notebooks  # noqa: E402
 
@@ -13,11 +15,17 @@ NOTEBOOKS = sorted((run_notebooks.NOTEBOOKS).glob("[0-9][0-9]_*.ipynb"))
 PARAM_LINE = 'PROFILE = os.environ.get("COMPRESS_PROFILE", "full")'
 
 
-def _tiny_notebook(path: Path, fail: bool = False) -> None:
+@pytest.fixture(autouse=True)
+def _tmp_results(tmp_path, monkeypatch):
+    """Runs in these tests record (and lock) in a tmp results folder, never in results/."""
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path / "results"))
+
+
+def _tiny_notebook(path: Path, fail: bool = False, body: str | None = None) -> None:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell(f"import os\n{PARAM_LINE}\nEPOCHS = None")
     params.metadata["tags"] = ["parameters"]
-    body = "print(PROFILE, os.environ['COMPRESS_PROFILE'])"
+    body = body or "print(PROFILE, os.environ['COMPRESS_PROFILE'])"
     body = "raise RuntimeError('boom')" if fail else body
     nb.cells = [nbformat.v4.new_markdown_cell("# tiny"), params, nbformat.v4.new_code_cell(body)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -28,7 +36,7 @@ def _tiny_notebook(path: Path, fail: bool = False) -> None:
 def test_parameters_cell_is_honoured_and_metadata_cleaned(tmp_path):
     src, out = tmp_path / "99_tiny.ipynb", tmp_path / "out.ipynb"
     _tiny_notebook(src)
-    run_notebooks.execute(src, "quick", output=out)
+    run_notebooks.execute(src, "quick", output=out, results_folder=tmp_path / "results")
     nb = nbformat.read(out, as_version=4)
     assert len(nb["cells"]) == 3  # papermill's injected cell was removed again
     assert nb["cells"][2]["outputs"][0]["text"] == "quick quick\n"
@@ -47,7 +55,30 @@ def test_failure_names_notebook_and_cell(tmp_path, monkeypatch, capsys):
     assert run_notebooks.main(["--profile", "full"]) == 1
     err = capsys.readouterr().err
     assert "notebooks/98_fails.ipynb" in err and "RuntimeError" in err and "boom" in err
+    # the number the stored notebook shows (papermill's injected cell executed as [2])
+    assert "at cell [2]: RuntimeError: boom" in err
     assert (folder / "98_fails.ipynb").read_text() == before  # nothing overwritten
+
+
+def test_a_dead_kernel_is_not_reported_as_a_cell(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _tiny_notebook(folder / "97_dies.ipynb", body="os._exit(1)")
+    monkeypatch.setattr(run_notebooks, "NOTEBOOKS", folder)
+    monkeypatch.setattr(run_notebooks, "ROOT", tmp_path)
+    assert run_notebooks.main(["--profile", "full"]) == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("FAILED: notebooks/97_dies.ipynb: kernel died"), err
+
+
+@pytest.mark.parametrize("cell_index,shown", [(1, 1), (2, 0), (3, 2), (4, 3), (None, None)])
+def test_stored_cell_number_skips_the_injected_cell(tmp_path, cell_index, shown):
+    path = tmp_path / "n.ipynb"
+    _tiny_notebook(path)  # markdown, parameters [1], body [2]; papermill injects at index 2
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("pass"))  # [3]
+    nbformat.write(nb, path)
+    assert run_notebooks.stored_cell_number(path, cell_index) == shown  # 0: the injected one
 
 
 def test_unknown_selector_exits():
