@@ -116,15 +116,6 @@ def check_labels(name: str, value: Any, n: int | None = None) -> np.ndarray:
     return y
 
 
-def check_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A non-empty (inputs, integer labels) pair of equal length with finite inputs."""
-    x = np.asarray(x)
-    if len(x) == 0:
-        raise ValueError("x and y must not be empty")
-    y = check_labels("y", y, len(x))
-    return check_array("x", x, min_ndim=1, dtype=None), y
-
-
 def check_bool(name: str, value: Any) -> bool:
     """A bool (numpy bools too); TypeError for anything else, 0 and 1 included."""
     if not isinstance(value, bool | np.bool_):
@@ -163,7 +154,7 @@ def check_same_shape(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> 
 
 
 def check_labelled(data: Any, name: str = "data") -> tuple[np.ndarray, np.ndarray]:
-    """data = (x, y): non-empty finite inputs and labels >= 0 of shape (n,) (cf. check_data)."""
+    """data = (x, y): non-empty finite inputs and labels >= 0 of shape (n,)."""
     if not isinstance(data, tuple | list) or len(data) != 2:
         what = f"{type(data).__name__} of length {len(data)}" if isinstance(
             data, tuple | list) else type(data).__name__

@@ -67,9 +67,9 @@ def test_arrays_and_labels():
     with pytest.raises(TypeError, match="integer class labels"):
         c.check_labels("y", np.zeros(4))
     with pytest.raises(ValueError, match="same length"):
-        c.check_data(np.zeros((3, 2)), np.zeros(4, int))
+        c.check_labelled((np.zeros((3, 2)), np.zeros(4, int)))
     with pytest.raises(ValueError, match="finite"):
-        c.check_data(np.full((2, 2), np.nan), np.zeros(2, int))
+        c.check_labelled((np.full((2, 2), np.nan), np.zeros(2, int)))
 
 
 def test_model():
