@@ -26,13 +26,18 @@ from pathlib import Path
 from compress_lib.config import get_profile
 from compress_lib.tables import format_cell
 
-__all__ = ["load", "markdown", "provenance", "record", "render", "render_all", "render_summary",
-           "render_table", "results_dir", "write_atomic", "write_temp"]
+__all__ = ["describe_machine", "load", "machine", "markdown", "provenance", "record", "render",
+           "render_all", "render_summary", "render_table", "results_dir", "write_atomic",
+           "write_temp"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_ENV = "COMPRESS_RESULTS_DIR"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 PACKAGES = ("tensorflow", "keras", "numpy", "ai-edge-litert", "tensorflow-model-optimization")
+# x86 and Arm extensions that the float and int8 kernels of TF and LiteRT (XNNPACK) use
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+             "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "asimd", "asimddp", "i8mm",
+             "sve", "sve2")
 _TABLE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
@@ -58,13 +63,70 @@ def _git_commit() -> str:
 
 def _cpu_model() -> str:
     """The CPU model name from /proc/cpuinfo, else platform.processor()."""
+    return _cpuinfo_field(("model name", "Model")) or platform.processor() or "unknown"
+
+
+def _cpuinfo_field(names: tuple[str, ...]) -> str:
+    """The first /proc/cpuinfo value whose key is one of names ('' if none or unreadable)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return ""
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() in names:
+            return value.strip()
+    return ""
+
+
+def _size_bytes(text: str) -> int:
+    """'48K', '1024K', '2M' or '512' (as in /sys cache 'size' files) in bytes."""
+    scale = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(text[-1:].upper(), 1)
+    return int(text.rstrip("KMGkmg")) * scale
+
+
+def _cache_bytes() -> dict[str, int]:
+    """Cache sizes seen by CPU 0 (L3 is often shared): {'L1d': ..., 'L2': ..., 'L3': ...} bytes."""
+    sizes = {}
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level, kind, size = ((index / f).read_text().strip() for f in ("level", "type", "size"))
+            sizes[f"L{level}" + ("d" if kind == "Data" else "")] = _size_bytes(size)
+        except (OSError, ValueError):
+            continue
+    return {k: v for k, v in sorted(sizes.items()) if k in ("L1d", "L2", "L3")}
+
+
+def _isa_flags() -> list[str]:
+    """The CPU's instruction-set extensions that decide how fast float and int8 kernels run."""
+    flags = set(_cpuinfo_field(("flags", "Features")).split())
+    return [f for f in ISA_FLAGS if f in flags]
+
+
+def machine() -> dict:
+    """What a latency depends on: CPU model, cores, usable CPUs, cache sizes, ISA, versions."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "threads": usable,
+            "cache_bytes": _cache_bytes(), "isa": _isa_flags(), "versions": _versions()}
+
+
+def describe_machine(facts: dict | None = None) -> str:
+    """One line naming the machine: CPU, cores, caches, ISA and TF/LiteRT versions."""
+    m = machine() if facts is None else facts
+    caches = " / ".join(f"{k} {_human_bytes(v)}" for k, v in m.get("cache_bytes", {}).items())
+    v = m.get("versions", {})
+    return (f"{m['cpu']}, {m['cores']} cores ({m.get('threads', '?')} usable), "
+            f"caches (CPU 0) {caches or 'unknown'}, ISA {' '.join(m.get('isa', [])) or 'unknown'}, "
+            f"TF {v.get('tensorflow', '?')}, Keras {v.get('keras', '?')}, "
+            f"LiteRT {v.get('ai-edge-litert', '?')}")
+
+
+def _human_bytes(n: int) -> str:
+    """1048576 -> '1 MiB', 49152 -> '48 KiB'."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n} B"
 
 
 def _versions() -> dict[str, str]:
@@ -79,10 +141,9 @@ def _versions() -> dict[str, str]:
 
 
 def provenance(profile: str, seeds: list[int]) -> dict:
-    """Where and how a table was produced."""
+    """Where and how a table was produced: commit, time, profile, seeds and the machine."""
     return {"commit": _git_commit(), "utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "profile": profile, "seeds": list(seeds), "cpu": _cpu_model(),
-            "cores": os.cpu_count(), "versions": _versions()}
+            "profile": profile, "seeds": list(seeds), **machine()}
 
 
 def _umask() -> int:
@@ -209,8 +270,9 @@ def render_table(doc: dict) -> str:
     source = f"`{doc['notebook']}`, " if doc.get("notebook") else ""
     v = p["versions"]
     versions = f"TF {v.get('tensorflow', '?')} / Keras {v.get('keras', '?')}"
+    where = describe_machine(p) if "isa" in p else f"{p['cpu']} ({p['cores']} cores), {versions}"
     lines += [f"{source}profile `{p['profile']}`, seeds {p['seeds']}, commit `{p['commit']}`, "
-              f"{p['utc']}, {p['cpu']} ({p['cores']} cores), {versions}", ""]
+              f"{p['utc']}, {where}", ""]
     lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in doc["rows"]]
     return "\n".join(lines) + "\n"

@@ -1,5 +1,6 @@
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -21,7 +22,8 @@ def test_record_writes_rows_and_provenance(tmp_path):
     assert doc["rows"] == [{"model": "m", "acc": 0.98123, "bytes": 1066440}]
     prov = doc["provenance"]
     assert prov["profile"] == "full" and prov["seeds"] == [0]
-    assert {"commit", "utc", "cpu", "cores", "versions"} <= set(prov)
+    assert {"commit", "utc", "cpu", "cores", "threads", "cache_bytes", "isa",
+            "versions"} <= set(prov)
     assert "tensorflow" in prov["versions"] and "numpy" in prov["versions"]
     assert not list(tmp_path.glob(".*tmp"))  # the temp file was renamed away
 
@@ -124,3 +126,41 @@ def test_write_atomic_replaces_whole_file(tmp_path):
     path.write_text("old")
     assert results.write_atomic(path, "new\n") == path and path.read_text() == "new\n"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def _lscpu() -> dict[str, str]:
+    """lscpu's key: value lines (an independent reader of the same facts), {} if absent."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
+
+
+def test_machine_facts_agree_with_lscpu():
+    facts, listed = results.machine(), _lscpu()
+    if not listed:
+        pytest.skip("lscpu is not installed")
+    assert facts["cpu"] == listed["Model name"]
+    assert facts["cores"] == int(listed["CPU(s)"]) and 1 <= facts["threads"] <= facts["cores"]
+    assert set(facts["isa"]) == set(results.ISA_FLAGS) & set(listed.get("Flags", "").split())
+    l3 = listed.get("L3 cache", "").split()  # e.g. "32 MiB (1 instance)"
+    if l3 and "L3" in facts["cache_bytes"]:
+        scale = {"KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}[l3[1]]
+        instances = int(l3[2].lstrip("(")) if len(l3) > 2 else 1
+        assert facts["cache_bytes"]["L3"] * instances == float(l3[0]) * scale
+
+
+@pytest.mark.parametrize(("text", "expected"), [("48K", 49152), ("1024K", 1 << 20),
+                                                 ("2M", 2 << 20), ("512", 512)])
+def test_cache_size_strings(text, expected):
+    assert results._size_bytes(text) == expected
+
+
+def test_describe_machine_names_caches_isa_and_versions():
+    facts = {"cpu": "X", "cores": 4, "threads": 2, "isa": ["avx2"],
+             "cache_bytes": {"L1d": 49152, "L2": 1 << 20},
+             "versions": {"tensorflow": "2.21.0", "keras": "3.15.1", "ai-edge-litert": "2.3.0"}}
+    line = results.describe_machine(facts)
+    assert line == ("X, 4 cores (2 usable), caches (CPU 0) L1d 48 KiB / L2 1 MiB, ISA avx2, "
+                    "TF 2.21.0, Keras 3.15.1, LiteRT 2.3.0")
