@@ -83,9 +83,10 @@ class Distiller(keras.Model):
     `y` is either the integer labels (teacher logits computed on the fly), or a tuple
     (labels, teacher_logits) with the teacher's logits precomputed for the same x; given
     `teacher_logits` (one row per training example, in order), fit(x, y) pairs them with y.
-    Predictions are the student's logits; `alpha` weights the hard-label term. `loss_fn`
-    replaces kd_loss by another loss with its signature (e.g. losses.seed_kd_loss); the
-    logged `hard_ce` / `soft_kl_t2` terms are then those of kd_loss, for comparison.
+    Predictions are the student's logits; `alpha` weights the hard-label term. `loss_fn`,
+    a function of (labels, student_logits, teacher_logits) only, replaces kd_loss (e.g.
+    losses.seed_kd_loss; bind any other argument with functools.partial); `temperature`
+    and `alpha` then serve only the logged `hard_ce` / `soft_kl_t2` terms, for comparison.
     """
 
     has_own_loss = True
@@ -131,7 +132,7 @@ class Distiller(keras.Model):
         return y, ops.stop_gradient(self.teacher(x, training=False))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """alpha * CE(labels, student) + (1 - alpha) * T^2 * KL(teacher_T || student_T)."""
+        """loss_fn(labels, student, teacher) if given, else alpha * CE + (1 - alpha) * T^2 * KL."""
         if sample_weight is not None:
             raise ValueError("Distiller does not support sample_weight (class_weight); "
                              "pass sample_weight=None")
@@ -142,7 +143,7 @@ class Distiller(keras.Model):
         self.hard_tracker.update_state(hard)
         self.soft_tracker.update_state(soft)
         if self.loss_fn is not None:
-            return self.loss_fn(labels, y_pred, teacher_logits, self.temperature, self.alpha)
+            return self.loss_fn(labels, y_pred, teacher_logits)
         return ops.mean(self.alpha * hard + (1.0 - self.alpha) * soft)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -189,7 +190,8 @@ def train_seeded(build: Callable[[], keras.Model], seed: int,
                  loss_fn: Callable | None = None) -> keras.Model:
     """Seed, build a fresh student with `build()`, and train it with cosine-decayed Adam.
 
-    From scratch (plain cross-entropy) when `teacher` is None, else by distillation;
+    From scratch (plain cross-entropy) when `teacher` is None, else by distillation (with
+    kd_loss, or `loss_fn(labels, student_logits, teacher_logits)` as in Distiller);
     both runs see the same seed, data order, optimizer and schedule.
     """
     check_callable("build", build)

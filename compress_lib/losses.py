@@ -187,19 +187,17 @@ def kd_loss(labels, student_logits, teacher_logits, temperature: float = 4.0,
     return ops.mean(alpha * hard + (1.0 - alpha) * soft)
 
 
-def seed_kd_loss(labels, student_logits, teacher_logits, temperature: float = 4.0,
-                 alpha: float = 0.5):
-    """The article's formula 4.2.3 as written: alpha*CE(y, s) + (1-alpha)*H(t_T, t_T), batch mean.
+def seed_kd_loss(labels, student_logits, teacher_logits):
+    """The article's formula 4.2.3 as printed: -mean_i sum_j [y_ij log s_ij + (1-y_ij) log t_ij].
 
-    Its soft term is the cross-entropy of the teacher's softened distribution with itself
-    (the entropy of the soft targets): the student's logits do not appear in it, so its
-    gradient with respect to the student is exactly zero.
+    y is one-hot, s and t the student's and the teacher's softmax at T = 1; there is no
+    temperature and no alpha. The second term holds only the teacher, so the gradient with
+    respect to the student is that of plain cross-entropy (the first term) alone.
     """
-    alpha = check_fraction("alpha", alpha, include_high=True)
     from keras import ops
 
-    y, zs, zt = _kd_prepare(labels, student_logits, teacher_logits, temperature)
-    hard = ops.sparse_categorical_crossentropy(y, zs, from_logits=True)
-    log_pt = ops.log_softmax(zt / temperature, axis=-1)
-    soft = -ops.sum(ops.exp(log_pt) * log_pt, axis=-1)
-    return ops.mean(alpha * hard + (1.0 - alpha) * soft)
+    y, zs, zt = _kd_prepare(labels, student_logits, teacher_logits, 1.0)
+    y_hot = ops.one_hot(y, ops.shape(zs)[-1])
+    first = ops.sum(y_hot * ops.log_softmax(zs, axis=-1), axis=-1)
+    second = ops.sum((1.0 - y_hot) * ops.log_softmax(zt, axis=-1), axis=-1)
+    return -ops.mean(first + second)

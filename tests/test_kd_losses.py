@@ -101,23 +101,57 @@ def test_soft_term_matches_keras_logits_distillation():
     assert float(np.mean(soft)) == pytest.approx(want, abs=1e-6)
 
 
+def np_seed_kd_loss(y, zs, zt):
+    """Formula 4.2.3 as printed, in float64 numpy: one-hot y, softmax at T = 1, no alpha."""
+    y_hot = np.eye(zs.shape[1])[y]
+
+    def log_sm(z):
+        z = np.asarray(z, np.float64) - np.max(z, axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    return float(-np.mean((y_hot * log_sm(zs) + (1 - y_hot) * log_sm(zt)).sum(axis=1)))
+
+
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 30.0))
+@settings(max_examples=30, deadline=None)
+def test_seed_kd_loss_matches_the_printed_formula(seed, scale):
+    zs, zt, y = random_batch(np.random.default_rng(seed), scale=scale)
+    want = np_seed_kd_loss(y, zs, zt)
+    assert float(seed_kd_loss(y, zs, zt)) == pytest.approx(want, rel=1e-5, abs=1e-5)
+
+
 def test_seed_second_term_has_zero_gradient():
     zs, zt, y = random_batch(np.random.default_rng(5))
     zs_var = tf.Variable(zs)
     with tf.GradientTape(persistent=True) as tape:
-        seed = seed_kd_loss(y, zs_var, zt, 4.0, 0.3)
-        only_soft = seed_kd_loss(y, zs_var, zt, 4.0, 0.0)
+        seed = seed_kd_loss(y, zs_var, zt)
         ce = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, zs_var,
                                                                           from_logits=True))
-    g_soft = tape.gradient(only_soft, zs_var)
-    assert g_soft is None or np.all(g_soft.numpy() == 0.0)
+    # the gradient is plain cross-entropy's: the teacher-only second term adds nothing ...
     np.testing.assert_allclose(tape.gradient(seed, zs_var).numpy(),
-                               0.3 * tape.gradient(ce, zs_var).numpy(), atol=1e-7)
-    assert float(only_soft) > 0  # the term has a value (the soft targets' entropy) ...
-    assert float(only_soft) == pytest.approx(float(seed_kd_loss(y, zs + 5, zt, 4.0, 0.0)))
+                               tape.gradient(ce, zs_var).numpy(), atol=1e-7)
+    # ... though it adds to the value, and does not depend on the student at all
+    second = float(seed) - float(ce)
+    assert second > 1.0
+    assert float(seed_kd_loss(y, zs + 5 * np.eye(10, dtype=np.float32)[y], zt)) - float(
+        tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            y, zs + 5 * np.eye(10, dtype=np.float32)[y], from_logits=True))) == pytest.approx(
+        second, rel=1e-5)
 
 
-@pytest.mark.parametrize("fn", [kd_loss, seed_kd_loss])
+def test_seed_kd_loss_bad_input():
+    zs, zt, y = random_batch(np.random.default_rng(7))
+    with pytest.raises(ValueError, match="student_logits and teacher_logits"):
+        seed_kd_loss(y, zs, zt[:, :5])
+    with pytest.raises(ValueError, match="labels"):
+        seed_kd_loss(y[:3], zs, zt)
+    with pytest.raises(ValueError, match="labels"):
+        seed_kd_loss(y + 10, zs, zt)
+    with pytest.raises(TypeError):
+        seed_kd_loss(y, zs, zt, 2.0)  # no temperature: the formula as printed has none
+
+
+@pytest.mark.parametrize("fn", [kd_loss])
 def test_bad_input(fn):
     zs, zt, y = random_batch(np.random.default_rng(6))
     with pytest.raises(ValueError, match="temperature"):

@@ -297,7 +297,8 @@ KD_CASES = [
     ("seed_kd_loss-nan", _kd(losses.seed_kd_loss, zs=np.full((4, 10), np.nan)), ValueError,
      "student_logits"),
     ("seed_kd_loss-float-labels", _kd(losses.seed_kd_loss, labels=Y4 + 0.5), TypeError, "labels"),
-    ("seed_kd_loss-alpha", _kd(losses.seed_kd_loss, alpha=-0.1), ValueError, "alpha"),
+    ("seed_kd_loss-shape", _kd(losses.seed_kd_loss, zt=Z4[:, :5]), ValueError,
+     "teacher_logits"),
 ]
 
 
