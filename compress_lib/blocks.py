@@ -336,8 +336,8 @@ def layout_cost(rows: list[dict]) -> Cost:
 
 
 def predicted_bytes(cost: Cost, bits: int = 32) -> int:
-    """Size of the deployed weights (BN folded: kernels plus one bias per BN channel)."""
+    """Deployed weight bytes: kernels, plus one bias per BN channel (32-bit in int8 files)."""
     if not isinstance(cost, Cost):
         raise TypeError(f"cost must be a Cost, got {type(cost).__name__}")
     check_choice("bits", check_int("bits", bits), (8, 16, 32))
-    return (cost.weights + cost.bn // 4) * bits // 8
+    return cost.weights * bits // 8 + cost.bn // 4 * (4 if bits == 8 else bits // 8)

@@ -28,9 +28,9 @@ from compress_lib._checks import check_numeric
 from compress_lib._compat import disable_per_channel
 from compress_lib.config import quiet
 
-__all__ = ["MODES", "RESOLVERS", "compare_latency", "dequantize_output", "evaluate_tflite",
-           "interpreter", "ptq_rows", "predict_tflite", "quantize_input", "tflite_latency",
-           "to_tflite"]
+__all__ = ["MODES", "RESOLVERS", "combine_rounds", "compare_latency", "dequantize_output",
+           "evaluate_tflite", "interpreter", "latency_rounds", "ptq_rows", "predict_tflite",
+           "quantize_input", "tflite_latency", "to_tflite"]
 
 MODES = ("float32", "float16", "dynamic", "int8")
 RESOLVERS = ("auto", "builtin", "reference")
@@ -219,17 +219,46 @@ def tflite_latency(buffer: bytes, repeats: int = 100, warmup: int = 10,
     return measure.time_fn(_invoker(buffer, batch_size, num_threads), repeats, warmup)
 
 
-def compare_latency(buffers: dict[str, bytes], repeats: int = 100, warmup: int = 10,
-                    num_threads: int | None = 1, batch_size: int = 1,
-                    rounds: int = 10) -> dict[str, measure.Latency]:
-    """Latency of several .tflite models timed in interleaved rounds (fair on a busy CPU)."""
+def latency_rounds(buffers: dict[str, bytes], repeats: int = 100, warmup: int = 10,
+                   num_threads: int | None = 1, batch_size: int = 1,
+                   rounds: int = 10) -> list[dict[str, measure.Latency]]:
+    """Interleaved rounds kept apart: per round, every model timed repeats // rounds times.
+
+    A burst of load on a shared CPU hits every model of a round alike, so per-round ratios
+    show how much a speed-up varies. Used in notebooks/02_quantization.ipynb.
+    """
     if not isinstance(buffers, dict):
         raise TypeError(f"buffers must be a dict of name -> .tflite bytes, got "
                         f"{type(buffers).__name__}")
     if not buffers:
         raise ValueError("buffers must be a non-empty dict of name -> .tflite bytes")
+    repeats = check_int("repeats", repeats, low=1)
+    rounds = check_int("rounds", rounds, 1, repeats)
     invokers = {name: _invoker(buf, batch_size, num_threads) for name, buf in buffers.items()}
-    return measure.compare_fns(invokers, repeats=repeats, warmup=warmup, rounds=rounds)
+    return [measure.compare_fns(invokers, repeats=repeats // rounds,
+                                warmup=warmup if r == 0 else 1, rounds=1) for r in range(rounds)]
+
+
+def combine_rounds(per_round: list[dict[str, measure.Latency]]) -> dict[str, measure.Latency]:
+    """Each model's median over the rounds of its median, 10th and 90th percentile times."""
+    if not isinstance(per_round, list) or not all(isinstance(r, dict) for r in per_round):
+        raise TypeError(f"per_round must be a list of dicts (as latency_rounds returns), got "
+                        f"{type(per_round).__name__}")
+    if not per_round or not all(r.keys() == per_round[0].keys() for r in per_round):
+        raise ValueError("per_round must be a non-empty list of dicts with the same model "
+                         "names (as latency_rounds returns)")
+    return {name: measure.Latency(*(float(np.median([getattr(r[name], f) for r in per_round]))
+                                    for f in ("median_ms", "p10_ms", "p90_ms")),
+                                  sum(r[name].repeats for r in per_round))
+            for name in per_round[0]}
+
+
+def compare_latency(buffers: dict[str, bytes], repeats: int = 100, warmup: int = 10,
+                    num_threads: int | None = 1, batch_size: int = 1,
+                    rounds: int = 10) -> dict[str, measure.Latency]:
+    """Latency of several .tflite models timed in interleaved rounds (fair on a busy CPU)."""
+    return combine_rounds(latency_rounds(buffers, repeats, warmup, num_threads, batch_size,
+                                         rounds))
 
 
 def ptq_rows(name: str, buffers: dict[str, bytes], accuracy: dict[str, float],

@@ -19,8 +19,8 @@ from compress_lib._checks import check_positive
 from compress_lib._checks import check_same_shape
 
 __all__ = ["NUM_EPS", "cross_entropy", "entropy", "kd_loss", "kd_terms", "log_softmax",
-           "logsumexp", "naive_softmax", "one_hot", "seed_kd_loss", "softmax",
-           "softmax_cross_entropy", "softmax_cross_entropy_grad"]
+           "logsumexp", "naive_softmax", "one_hot", "seed_cross_entropy", "seed_kd_loss",
+           "softmax", "softmax_cross_entropy", "softmax_cross_entropy_grad"]
 
 NUM_EPS = 1e-12
 
@@ -60,9 +60,10 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def cross_entropy(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """The article's formula 4.2.1, L = -sum_i y_i log p_i, per example (probs clipped at 1e-12).
+    """The standard cross-entropy L = -sum_k y_k log p_k over classes, per example.
 
-    `labels` are one-hot (or soft) target rows of the same shape as `probs`.
+    `labels` are one-hot (or soft) target rows of the same shape as `probs` (clipped at
+    1e-12). The article's formula 4.2.1 as printed is a different sum: seed_cross_entropy.
     """
     y = check_numeric("labels", labels, min_ndim=1)
     p = check_numeric("probs", probs, min_ndim=1)
@@ -73,6 +74,26 @@ def cross_entropy(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     if np.any(p < 0) or np.any(p > 1):
         raise ValueError("probs must lie in [0, 1]; pass logits to softmax_cross_entropy instead")
     return -(y * np.log(np.clip(p, NUM_EPS, 1.0))).sum(axis=-1)
+
+
+def seed_cross_entropy(labels: np.ndarray, probs: np.ndarray) -> float:
+    """The article's formula 4.2.1 read literally: -(1/m) sum_i y_i log p(yhat_i | theta).
+
+    y_i is sample i's integer label (a scalar), yhat_i = argmax_k probs[i, k] the model's
+    prediction and p(yhat_i | theta) = max_k probs[i, k] its probability, as the article
+    defines the symbols. It is not the standard cross-entropy (`cross_entropy`): class-0
+    samples add nothing, label 9 weighs nine times label 1, and whether the prediction is
+    right never enters. Taught in notebooks/01_losses.ipynb.
+    """
+    p = check_numeric("probs", probs, min_ndim=2)
+    if p.ndim != 2 or np.any(p < 0) or np.any(p > 1):
+        raise ValueError(f"probs must be (samples, classes) probabilities in [0, 1], got shape "
+                         f"{p.shape}, range [{p.min():g}, {p.max():g}]")
+    y = check_int_array("labels", labels, 0, p.shape[1] - 1)
+    if y.shape != p.shape[:1]:
+        raise ValueError(f"labels must have shape {p.shape[:1]} (one integer per sample), "
+                         f"got {y.shape}")
+    return float((y * -np.log(np.clip(p.max(axis=1), NUM_EPS, 1.0))).mean())
 
 
 def _logits_and_labels(labels: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

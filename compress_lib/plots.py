@@ -10,10 +10,12 @@ import numpy as np
 
 from compress_lib._checks import check_array
 from compress_lib._checks import check_int
+from compress_lib._checks import check_number
 from compress_lib._checks import check_positive
 
-__all__ = ["DIGITS", "class_bars", "cost_bars", "digit", "layer_macs", "pruned_weights",
-           "seed_bars", "setup", "temperature_panel", "weight_levels"]
+__all__ = ["DIGITS", "allocation_curves", "class_bars", "cost_bars", "digit", "layer_macs",
+           "pruned_weights", "seed_bars", "setup", "soft_targets", "temperature_panel",
+           "weight_levels"]
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -169,4 +171,55 @@ def layer_macs(rows: list[dict], title: str, xlabel: str = "layer") -> plt.Figur
     fig, ax = plt.subplots(figsize=(9, 3))
     ax.bar(range(len(rows)), [r["macs"] / 1e6 for r in rows])
     ax.set(xlabel=xlabel, ylabel="MMACs", title=title)
+    return fig
+
+
+def soft_targets(teacher_logits: np.ndarray, student_logits: np.ndarray, label: int,
+                 temperatures: list[float]) -> plt.Figure:
+    """Teacher's and student's softened distributions of one example, a row per temperature.
+
+    Taught in notebooks/03_distillation.ipynb (the static view of widgets.kd_explorer).
+    """
+    from compress_lib.losses import softmax
+
+    if not isinstance(temperatures, list | tuple) or not temperatures:
+        raise ValueError("temperatures must be a non-empty list of numbers > 0")
+    for i, t in enumerate(temperatures):
+        check_positive(f"temperatures[{i}]", t)
+    check_int("label", label, 0, 9)
+    fig, axes = plt.subplots(len(temperatures), 2, figsize=(9, 2.6 * len(temperatures)),
+                             sharey=True, squeeze=False)
+    for row, t in zip(axes, temperatures, strict=True):
+        class_bars(row[0], softmax(teacher_logits, t), f"teacher, T={t:g}", label)
+        class_bars(row[1], softmax(student_logits, t), f"student, T={t:g}", label)
+    fig.tight_layout()
+    return fig
+
+
+def allocation_curves(rows: list[dict], dense_accuracy: float | None = None) -> plt.Figure:
+    """Accuracy vs sparsity per scope, before (dashed) and after (solid) retraining.
+
+    `rows` as pruning.allocation_curve returns them. Taught in notebooks/04_pruning.ipynb.
+    """
+    keys = ("scope", "sparsity", "accuracy_before", "accuracy_after")
+    if not isinstance(rows, list | tuple) or not rows or not all(
+            isinstance(r, dict) and all(k in r for k in keys) for r in rows):
+        raise TypeError(f"rows must be a non-empty list of dicts with {keys} "
+                        "(pruning.allocation_curve)")
+    labels = {"layer": "uniform (same sparsity per layer)", "global": "global threshold"}
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for i, scope in enumerate(dict.fromkeys(r["scope"] for r in rows)):
+        curve = sorted((r for r in rows if r["scope"] == scope), key=lambda r: r["sparsity"])
+        xs = [r["sparsity"] for r in curve]
+        label = labels.get(scope, scope)
+        ax.plot(xs, [r["accuracy_before"] for r in curve], "o--", color=f"C{i}",
+                label=f"{label}, before retraining")
+        ax.plot(xs, [r["accuracy_after"] for r in curve], "o-", color=f"C{i}",
+                label=f"{label}, after retraining")
+    if dense_accuracy is not None:
+        ax.axhline(check_number("dense_accuracy", dense_accuracy, 0.0, 1.0), color="0.5",
+                   lw=1, ls=":", label="dense")
+    ax.set(xlabel="sparsity (fraction of kernel weights set to zero)", ylabel="test accuracy",
+           title="One-shot magnitude pruning of LeNet-300-100")
+    ax.legend(fontsize=8, loc="lower left")
     return fig

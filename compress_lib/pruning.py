@@ -12,6 +12,7 @@ Introduced in notebooks/04_pruning.ipynb.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Sequence
 
 import keras
@@ -30,15 +31,19 @@ from compress_lib._checks import check_number
 from compress_lib._checks import check_numeric
 from compress_lib._checks import check_positive
 from compress_lib._compat import reset_train_function
+from compress_lib.config import set_seed
 from compress_lib.models import accuracy
+from compress_lib.models import add_l2
+from compress_lib.models import lenet_300_100
 from compress_lib.models import progress as progress_bar
 from compress_lib.models import train
 
 __all__ = ["PASS_THROUGH", "PRUNABLE", "STRUCTURED", "ConstantSparsity", "MaskConstraint",
-           "PolynomialDecay", "PruningCallback", "Schedule", "apply_masks", "compute_masks",
-           "get_masks", "global_masks", "iterative_prune", "keep_units", "magnitude_mask",
-           "n_pruned", "nm_mask", "prune", "sensitivity_scan", "set_mask", "sparsity_table",
-           "strip", "structured_prune", "unit_scores"]
+           "PolynomialDecay", "PruningCallback", "Schedule", "allocation_curve", "apply_masks",
+           "compute_masks", "get_masks", "global_masks", "gradual_prune", "han_baseline",
+           "iterative_prune", "keep_units", "magnitude_mask", "n_pruned", "nm_mask", "prune",
+           "sensitivity_scan", "set_mask", "sparsity_table", "strip", "structured_prune",
+           "unit_scores"]
 
 PRUNABLE = graph.KERNEL_LAYERS
 STRUCTURED = (keras.layers.Dense, keras.layers.Conv2D)
@@ -415,6 +420,84 @@ def iterative_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
         if validation_data is not None:
             row["accuracy"] = accuracy(model, validation_data)
         rows.append(row)
+    return rows
+
+
+def han_baseline(data: tuple[np.ndarray, np.ndarray], epochs: tuple[int, int], l2: float,
+                 seed: int = 0) -> keras.Model:
+    """Dense LeNet-300-100 with an L2 penalty: epochs[0] at lr 1e-3, then epochs[1] at 1e-4.
+
+    The starting point of Han et al. 2015's pruning; seeds every generator with `seed` first.
+    Taught in notebooks/04_pruning.ipynb.
+    """
+    data = check_labelled(data)
+    first, second = _check_epoch_pair(epochs)
+    set_seed(seed)
+    model = add_l2(lenet_300_100(), l2)
+    train(model, data, first, learning_rate=1e-3)
+    if second:
+        train(model, data, second, learning_rate=1e-4)
+    return model
+
+
+def _check_epoch_pair(epochs: tuple[int, int]) -> tuple[int, int]:
+    """(epochs at the first learning rate >= 1, epochs at the second >= 0)."""
+    if not isinstance(epochs, tuple | list) or len(epochs) != 2:
+        raise TypeError(f"epochs must be a pair (first, second) of ints, got {epochs!r}")
+    return check_int("epochs[0]", epochs[0], low=1), check_int("epochs[1]", epochs[1], low=0)
+
+
+def gradual_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray], sparsity: float,
+                  epochs: tuple[int, int], frequency: int = 100, scope: str = "global",
+                  ramp: float = 0.75, batch_size: int = 128) -> keras.Model:
+    """Prune gradually (Zhu & Gupta's schedule, reaching `sparsity` after `ramp` of epochs[0]
+    epochs at lr 1e-3), fine-tune epochs[1] at 1e-4 with the masks fixed; the stripped model.
+
+    The recipe of notebooks/04_pruning.ipynb for Han et al. 2015's LeNet-300-100 at 8%.
+    """
+    check_model(model, built=True)
+    data = check_labelled(data)
+    first, second = _check_epoch_pair(epochs)
+    frequency = check_int("frequency", frequency, low=1)
+    ramp = check_number("ramp", ramp, 0.0, 1.0, low_open=True)
+    steps = first * int(np.ceil(len(data[0]) / check_int("batch_size", batch_size, low=1)))
+    end = max(frequency, int(ramp * steps) // frequency * frequency)
+    callback = PruningCallback(PolynomialDecay(0.0, check_fraction("sparsity", sparsity), 0,
+                                               end, frequency=frequency), scope=scope)
+    train(model, data, first, batch_size=batch_size, learning_rate=1e-3, callbacks=[callback])
+    if second:
+        train(model, data, second, batch_size=batch_size, learning_rate=1e-4)
+    return strip(model)
+
+
+def allocation_curve(make_model: Callable[[], keras.Model], data: tuple[np.ndarray, np.ndarray],
+                     validation_data: tuple[np.ndarray, np.ndarray], sparsities: Sequence[float],
+                     epochs: int, scopes: Sequence[str] = ("layer", "global"),
+                     learning_rate: float = 1e-4, progress: bool = True) -> list[dict]:
+    """One-shot pruning of a fresh make_model() per scope and sparsity: accuracy before and
+    after `epochs` of retraining with the masks fixed; one row per point.
+
+    Separates what the allocation across layers buys ('layer': the same sparsity everywhere,
+    'global': one threshold) from what retraining buys. Taught in notebooks/04_pruning.ipynb.
+    """
+    check_callable("make_model", make_model)
+    data = check_labelled(data)
+    validation_data = check_labelled(validation_data, "validation_data")
+    epochs = check_int("epochs", epochs, low=0)
+    if isinstance(sparsities, str | bytes) or len(sparsities) == 0 or isinstance(scopes, str):
+        raise ValueError("sparsities and scopes must be non-empty sequences")
+    points = [(check_choice(f"scopes[{i}]", scope, ("layer", "global")),
+               check_fraction(f"sparsities[{j}]", s))
+              for i, scope in enumerate(scopes) for j, s in enumerate(sparsities)]
+    rows = []
+    for scope, s in progress_bar(points, desc="pruned copies", disable=not progress):
+        model = check_model(make_model(), name="make_model()", built=True)
+        prune(model, s, scope)
+        before = accuracy(model, validation_data)
+        if epochs:
+            train(model, data, epochs, learning_rate=learning_rate, progress=False)
+        rows.append({"scope": scope, "sparsity": s, "retrain_epochs": epochs,
+                     "accuracy_before": before, "accuracy_after": accuracy(model, validation_data)})
     return rows
 
 

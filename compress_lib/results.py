@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from compress_lib.config import get_profile
+from compress_lib.tables import format_bytes
 from compress_lib.tables import format_cell
 
 __all__ = ["describe_machine", "load", "machine", "markdown", "provenance", "record", "render",
@@ -113,20 +114,12 @@ def machine() -> dict:
 def describe_machine(facts: dict | None = None) -> str:
     """One line naming the machine: CPU, cores, caches, ISA and TF/LiteRT versions."""
     m = machine() if facts is None else facts
-    caches = " / ".join(f"{k} {_human_bytes(v)}" for k, v in m.get("cache_bytes", {}).items())
+    caches = " / ".join(f"{k} {format_bytes(v)}" for k, v in m.get("cache_bytes", {}).items())
     v = m.get("versions", {})
     return (f"{m['cpu']}, {m['cores']} cores ({m.get('threads', '?')} usable), "
             f"caches (CPU 0) {caches or 'unknown'}, ISA {' '.join(m.get('isa', [])) or 'unknown'}, "
             f"TF {v.get('tensorflow', '?')}, Keras {v.get('keras', '?')}, "
             f"LiteRT {v.get('ai-edge-litert', '?')}")
-
-
-def _human_bytes(n: int) -> str:
-    """1048576 -> '1 MiB', 49152 -> '48 KiB'."""
-    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= size:
-            return f"{n / size:g} {unit}"
-    return f"{n} B"
 
 
 def _versions() -> dict[str, str]:

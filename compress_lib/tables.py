@@ -11,9 +11,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from compress_lib._checks import check_int
 from compress_lib._checks import check_numeric
 
-__all__ = ["format_cell", "mean_std", "paired_differences", "select", "show", "text_table"]
+__all__ = ["format_bytes", "format_cell", "mean_std", "paired_differences", "select", "show",
+           "text_table"]
+
+
+def format_bytes(n: int) -> str:
+    """A byte count in binary units: 1048576 -> '1 MiB', 49152 -> '48 KiB', 512 -> '512 B'."""
+    n = check_int("n", n, low=0)
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} B"
 
 
 def format_cell(value: object) -> str:

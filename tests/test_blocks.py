@@ -117,7 +117,8 @@ def test_make_divisible_properties(value, divisor):
 def test_predicted_bytes():
     cost = blocks.Cost(weights=100, bn=40, macs=0)
     assert blocks.predicted_bytes(cost) == 4 * 110
-    assert blocks.predicted_bytes(cost, 8) == 110
+    assert blocks.predicted_bytes(cost, 16) == 2 * 110
+    assert blocks.predicted_bytes(cost, 8) == 100 + 4 * 10  # int8 files keep 32-bit biases
 
 
 def test_bad_input():

@@ -90,6 +90,23 @@ def test_latency(buffers):
     assert set(both) == {"float32", "int8"} and both["int8"].repeats == 20
 
 
+def test_latency_rounds_and_their_summary(buffers):
+    """latency_rounds keeps each interleaved round; combine_rounds takes medians over them."""
+    per_round = export.latency_rounds({k: buffers[k] for k in ("float32", "int8")},
+                                      repeats=12, warmup=1, rounds=3)
+    assert len(per_round) == 3 and all(set(r) == {"float32", "int8"} for r in per_round)
+    assert all(r["int8"].repeats == 4 and r["int8"].median_ms > 0 for r in per_round)
+    made = [{"a": measure.Latency(m, m - 1, m + 1, 5)} for m in (3.0, 9.0, 4.0)]
+    assert export.combine_rounds(made) == {"a": measure.Latency(4.0, 3.0, 5.0, 15)}
+    for bad in ([], [{"a": made[0]["a"]}, {"b": made[0]["a"]}]):
+        with pytest.raises(ValueError, match="per_round"):
+            export.combine_rounds(bad)
+    with pytest.raises(TypeError, match="per_round"):
+        export.combine_rounds(made[0])
+    with pytest.raises(ValueError, match="rounds"):
+        export.latency_rounds({"a": buffers["int8"]}, repeats=2, rounds=3)
+
+
 def test_conversion_is_quiet(trained, mnist, capfd, caplog):
     """The converter's logs, TF's INFO logger and 'Saved artifact' lines are silenced."""
     (x, _), _ = mnist

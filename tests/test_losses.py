@@ -100,3 +100,35 @@ def test_every_loss_takes_labels_first():
                                                     probs=losses.softmax(z)), rtol=1e-9)
     np.testing.assert_allclose(losses.softmax_cross_entropy_grad(labels=y, logits=z),
                                losses.softmax(z) - losses.one_hot(y, 10))
+
+
+def test_seed_cross_entropy_is_the_article_formula_read_literally():
+    """-(1/m) sum_i y_i log max_k p_ik: label times log-probability of the predicted class."""
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.3, 0.5]])
+    labels = np.array([0, 1, 2])
+    expected = -(0 * np.log(0.7) + 1 * np.log(0.6) + 2 * np.log(0.5)) / 3
+    assert np.isclose(losses.seed_cross_entropy(labels, probs), expected)
+    # class-0 samples contribute nothing, however wrong the model is on them
+    assert losses.seed_cross_entropy(np.array([0]), np.array([[0.01, 0.99, 0.0]])) == 0.0
+    # a confident wrong prediction scores lower than a hesitant right one
+    wrong = losses.seed_cross_entropy(np.array([1]), np.array([[0.95, 0.05, 0.0]]))
+    right = losses.seed_cross_entropy(np.array([1]), np.array([[0.3, 0.4, 0.3]]))
+    assert wrong < right
+    # label 9 weighs nine times label 1 at the same confidence
+    p = np.full((1, 10), 0.1 / 9)
+    p[0, 0] = 0.9
+    assert np.isclose(losses.seed_cross_entropy(np.array([9]), p),
+                      9 * losses.seed_cross_entropy(np.array([1]), p))
+
+
+def test_seed_cross_entropy_bad_input():
+    with pytest.raises(ValueError, match="probs"):
+        losses.seed_cross_entropy(np.array([0]), np.array([0.5, 0.5]))
+    with pytest.raises(ValueError, match="probs"):
+        losses.seed_cross_entropy(np.array([0]), np.array([[1.5, -0.5]]))
+    with pytest.raises(ValueError, match="labels"):
+        losses.seed_cross_entropy(np.array([0, 2]), np.array([[0.5, 0.5], [0.5, 0.5]]))
+    with pytest.raises(ValueError, match="labels must have shape"):
+        losses.seed_cross_entropy(np.array([0]), np.array([[0.5, 0.5], [0.5, 0.5]]))
+    with pytest.raises(TypeError, match="labels"):
+        losses.seed_cross_entropy(np.array([0.0]), np.array([[0.5, 0.5]]))

@@ -438,3 +438,70 @@ def test_add_l2_penalty_on_kernels_not_carried_by_copies():
     assert not graph.copy_model(model).losses  # copies need add_l2 again (notebook 04)
     with pytest.raises(ValueError, match="l2 must be a finite number > 0"):
         models.add_l2(models.mlp((8,)), 0.0)
+
+
+# ---------------------------------------------------------------- notebook 04's experiments
+
+def test_han_baseline_is_seeded_and_penalised(mnist):
+    (x, y), _ = mnist
+    a = P.han_baseline((x, y), (1, 1), 1e-4, seed=3)
+    b = P.han_baseline((x, y), (1, 0), 1e-4, seed=3)
+    c = P.han_baseline((x, y), (1, 0), 1e-4, seed=3)
+    assert [layer.units for layer in c.layers] == [300, 100, 10] and c.losses  # L2 attached
+    for wb, wc in zip(b.get_weights(), c.get_weights(), strict=True):
+        np.testing.assert_array_equal(wb, wc)  # the same seed gives the same network
+    assert not np.array_equal(a.get_weights()[0], b.get_weights()[0])  # the second stage trains
+    with pytest.raises(TypeError, match="epochs must be a pair"):
+        P.han_baseline((x, y), 2, 1e-4)
+    with pytest.raises(ValueError, match=r"epochs\[0\] must be an int >= 1"):
+        P.han_baseline((x, y), (0, 1), 1e-4)
+    with pytest.raises(ValueError, match="l2 must be a finite number > 0"):
+        P.han_baseline((x, y), (1, 0), 0.0)
+
+
+def test_gradual_prune_reaches_the_exact_sparsity_and_strips(mnist, capsys):
+    (x, y), _ = mnist
+    keras.utils.set_random_seed(0)
+    model = models.mlp((32,))
+    pruned = P.gradual_prune(model, (x, y), 0.75, (2, 1), frequency=2, ramp=0.5)
+    assert "pruning ['fc1', 'logits']" in capsys.readouterr().out
+    assert not P.get_masks(pruned)  # stripped: a plain model
+    table = P.sparsity_table(pruned)
+    kept = sum(r["nonzero"] for r in table) / sum(r["weights"] for r in table)
+    assert kept == pytest.approx(0.25, abs=1e-3)
+    with pytest.raises(ValueError, match="ramp must be a finite number in"):
+        P.gradual_prune(models.mlp((8,)), (x, y), 0.5, (1, 0), ramp=0.0)
+    with pytest.raises(ValueError, match="sparsity must be a finite number in"):
+        P.gradual_prune(models.mlp((8,)), (x, y), 1.0, (1, 0))
+    with pytest.raises(TypeError, match="model must be a keras.Model"):
+        P.gradual_prune("lenet", (x, y), 0.5, (1, 0))
+
+
+def test_allocation_curve_rows_and_fresh_copies(mnist):
+    (x, y), (xt, yt) = mnist
+    keras.utils.set_random_seed(0)
+    trained = models.mlp((32, 16))
+    models.train(trained, (x, y), 1, progress=False)
+    weights = [w.copy() for w in trained.get_weights()]
+    rows = P.allocation_curve(lambda: graph.copy_model(trained), (x, y), (xt, yt), [0.5, 0.9],
+                              epochs=1, progress=False)
+    assert [(r["scope"], r["sparsity"]) for r in rows] == [
+        ("layer", 0.5), ("layer", 0.9), ("global", 0.5), ("global", 0.9)]
+    assert all(0.0 <= r["accuracy_before"] <= 1.0 and 0.0 <= r["accuracy_after"] <= 1.0
+               and r["retrain_epochs"] == 1 for r in rows)
+    for w, w0 in zip(trained.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(w, w0)  # the original is never pruned
+    copy = graph.copy_model(trained)
+    P.prune(copy, 0.9, "global")
+    same = P.allocation_curve(lambda: graph.copy_model(trained), (x, y), (xt, yt), [0.9],
+                              epochs=0, scopes=("global",), progress=False)
+    assert same[0]["accuracy_before"] == same[0]["accuracy_after"] == models.accuracy(
+        copy, (xt, yt))  # no retraining: before == after == a one-shot prune
+    with pytest.raises(ValueError, match=r"scopes\[0\] must be one of"):
+        P.allocation_curve(lambda: trained, (x, y), (xt, yt), [0.5], 0, scopes=("2:4",))
+    with pytest.raises(ValueError, match="must be non-empty sequences"):
+        P.allocation_curve(lambda: trained, (x, y), (xt, yt), [], 0)
+    with pytest.raises(TypeError, match="make_model must be callable"):
+        P.allocation_curve("lenet", (x, y), (xt, yt), [0.5], 0)
+    with pytest.raises(TypeError, match=r"make_model\(\) must be a keras.Model"):
+        P.allocation_curve(lambda: "net", (x, y), (xt, yt), [0.5], 0, progress=False)
