@@ -11,6 +11,7 @@ import numpy as np
 from compress_lib._checks import check_array
 from compress_lib._checks import check_int
 from compress_lib._checks import check_number
+from compress_lib._checks import check_numeric
 from compress_lib._checks import check_positive
 
 __all__ = ["DIGITS", "allocation_curves", "class_bars", "cost_bars", "digit", "layer_macs",
@@ -174,6 +175,14 @@ def layer_macs(rows: list[dict], title: str, xlabel: str = "layer") -> plt.Figur
     return fig
 
 
+def _ten_logits(name: str, logits: np.ndarray) -> np.ndarray:
+    """Finite logits of one example over the 10 digit classes."""
+    z = check_numeric(name, logits, min_ndim=1)
+    if z.shape != (10,):
+        raise ValueError(f"{name} must have shape (10,) (one example's logits), got {z.shape}")
+    return z
+
+
 def soft_targets(teacher_logits: np.ndarray, student_logits: np.ndarray, label: int,
                  temperatures: list[float]) -> plt.Figure:
     """Teacher's and student's softened distributions of one example, a row per temperature.
@@ -187,6 +196,8 @@ def soft_targets(teacher_logits: np.ndarray, student_logits: np.ndarray, label: 
     for i, t in enumerate(temperatures):
         check_positive(f"temperatures[{i}]", t)
     check_int("label", label, 0, 9)
+    teacher_logits, student_logits = (_ten_logits(n, z) for n, z in (
+        ("teacher_logits", teacher_logits), ("student_logits", student_logits)))
     fig, axes = plt.subplots(len(temperatures), 2, figsize=(9, 2.6 * len(temperatures)),
                              sharey=True, squeeze=False)
     for row, t in zip(axes, temperatures, strict=True):
@@ -202,10 +213,10 @@ def allocation_curves(rows: list[dict], dense_accuracy: float | None = None) -> 
     `rows` as pruning.allocation_curve returns them. Taught in notebooks/04_pruning.ipynb.
     """
     keys = ("scope", "sparsity", "accuracy_before", "accuracy_after")
-    if not isinstance(rows, list | tuple) or not rows or not all(
-            isinstance(r, dict) and all(k in r for k in keys) for r in rows):
-        raise TypeError(f"rows must be a non-empty list of dicts with {keys} "
-                        "(pruning.allocation_curve)")
+    if not isinstance(rows, list | tuple) or not all(isinstance(r, dict) for r in rows):
+        raise TypeError("rows must be a list of dicts (pruning.allocation_curve's rows)")
+    if not rows or not all(all(k in r for k in keys) for r in rows):
+        raise ValueError(f"rows must be a non-empty list of dicts with keys {keys}")
     labels = {"layer": "uniform (same sparsity per layer)", "global": "global threshold"}
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for i, scope in enumerate(dict.fromkeys(r["scope"] for r in rows)):

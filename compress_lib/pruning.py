@@ -480,12 +480,18 @@ def allocation_curve(make_model: Callable[[], keras.Model], data: tuple[np.ndarr
     Separates what the allocation across layers buys ('layer': the same sparsity everywhere,
     'global': one threshold) from what retraining buys. Taught in notebooks/04_pruning.ipynb.
     """
+    if isinstance(make_model, keras.Model):
+        raise TypeError("make_model must be a function that builds a fresh model (each point "
+                        "prunes its own copy), got a model")
     check_callable("make_model", make_model)
     data = check_labelled(data)
     validation_data = check_labelled(validation_data, "validation_data")
     epochs = check_int("epochs", epochs, low=0)
-    if isinstance(sparsities, str | bytes) or len(sparsities) == 0 or isinstance(scopes, str):
-        raise ValueError("sparsities and scopes must be non-empty sequences")
+    for name, value in (("sparsities", sparsities), ("scopes", scopes)):
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a sequence, got {type(value).__name__}")
+        if len(value) == 0:
+            raise ValueError(f"{name} must not be empty")
     points = [(check_choice(f"scopes[{i}]", scope, ("layer", "global")),
                check_fraction(f"sparsities[{j}]", s))
               for i, scope in enumerate(scopes) for j, s in enumerate(sparsities)]

@@ -47,7 +47,7 @@ def test_allocation_curves_draws_before_and_after_per_scope():
                       "dense"]
     np.testing.assert_allclose(ax.get_lines()[3].get_ydata(), [0.95, 0.7])
     plt.close(fig)
-    with pytest.raises(TypeError, match="rows must be a non-empty list of dicts"):
+    with pytest.raises(ValueError, match="rows must be a non-empty list of dicts"):
         plots.allocation_curves([{"scope": "layer"}])
     with pytest.raises(ValueError, match="dense_accuracy must be a finite number"):
         plots.allocation_curves(rows, dense_accuracy=1.5)

@@ -7,6 +7,7 @@ exception type and that the message names the argument (or the offending layer).
 A few cases check what used to be a silent wrong answer and is now a warning.
 """
 
+import inspect
 import warnings
 
 import keras
@@ -222,6 +223,26 @@ CASES = [
     ("MaskConstraint-str", lambda c: pruning.MaskConstraint(["a"]), TypeError, "mask"),
     ("MaskConstraint-half", lambda c: pruning.MaskConstraint([0.5, 1.0]), ValueError, "mask"),
     ("compute_masks-model", lambda c: pruning.compute_masks(c["mlp"], 0.5), TypeError, "layers"),
+    ("han_baseline-epochs-int", lambda c: pruning.han_baseline((c["x"], c["y"]), 2, 1e-4),
+     TypeError, "epochs"),
+    ("han_baseline-epochs-0", lambda c: pruning.han_baseline((c["x"], c["y"]), (0, 1), 1e-4),
+     ValueError, "epochs"),
+    ("han_baseline-labels-2d", lambda c: pruning.han_baseline((c["x"], c["y"][:, None]), (1, 0),
+                                                              1e-4), ValueError, "labels"),
+    ("gradual_prune-sparsity", lambda c: pruning.gradual_prune(_mlp(), (c["x"], c["y"]), 1.0,
+                                                               (1, 0)), ValueError, "sparsity"),
+    ("gradual_prune-ramp", lambda c: pruning.gradual_prune(_mlp(), (c["x"], c["y"]), 0.5, (1, 0),
+                                                           ramp=0.0), ValueError, "ramp"),
+    ("gradual_prune-unbuilt", lambda c: pruning.gradual_prune(c["unbuilt"], (c["x"], c["y"]),
+                                                              0.5, (1, 0)), ValueError, "built"),
+    ("allocation_curve-scopes-str", lambda c: pruning.allocation_curve(
+        _mlp, (c["x"], c["y"]), (c["x"], c["y"]), [0.5], 0, scopes="global"), TypeError, "scopes"),
+    ("allocation_curve-sparsities-empty", lambda c: pruning.allocation_curve(
+        _mlp, (c["x"], c["y"]), (c["x"], c["y"]), [], 0), ValueError, "sparsities"),
+    ("allocation_curve-scope", lambda c: pruning.allocation_curve(
+        _mlp, (c["x"], c["y"]), (c["x"], c["y"]), [0.5], 0, scopes=["row"]), ValueError, "scope"),
+    ("allocation_curve-make_model", lambda c: pruning.allocation_curve(
+        c["mlp"], (c["x"], c["y"]), (c["x"], c["y"]), [0.5], 0), TypeError, "make_model"),
     ("compute_masks-empty", lambda c: pruning.compute_masks([], 0.5), ValueError, "layers"),
     ("compute_masks-dropout", lambda c: pruning.compute_masks([c["mlp"].get_layer("drop")], 0.5),
      TypeError, r"layers\[0\]"),
@@ -642,6 +663,19 @@ CASES = [
         _mlp(), _mlp().get_weights(), (c["x"], c["y"]), 1.0), ValueError, "sparsity"),
     ("sparsity_explorer-probe", lambda c: widgets.sparsity_explorer(None, [], (c["x"], c["y"])),
      TypeError, "probe"),
+    ("calibrate_activations-nan", lambda c: qat.calibrate_activations(
+        c["qat"], np.full((2, 8), NAN)), ValueError, "x"),
+    ("calibrate_activations-shape", lambda c: qat.calibrate_activations(
+        c["qat"], np.zeros((2, 5))), ValueError, "x"),
+    ("soft_targets-nan", lambda c: plots.soft_targets(np.full(10, NAN), np.zeros(10), 1, [1.0]),
+     ValueError, "teacher_logits"),
+    ("soft_targets-batch", lambda c: plots.soft_targets(np.zeros(10), np.zeros((2, 10)), 1,
+                                                        [1.0]), ValueError, "student_logits"),
+    ("soft_targets-temperature", lambda c: plots.soft_targets(np.zeros(10), np.zeros(10), 1,
+                                                              [0.0]), ValueError, "temperatures"),
+    ("allocation_curves-empty", lambda c: plots.allocation_curves([]), ValueError, "rows"),
+    ("allocation_curves-keys", lambda c: plots.allocation_curves([{"scope": "layer"}]),
+     ValueError, "rows"),
     ("compare_blocks-c_in", lambda c: widgets.compare_blocks(c_in=0), ValueError, "c_in"),
     ("compare_blocks-stride-bool", lambda c: widgets.compare_blocks(stride=True), TypeError,
      "stride"),
@@ -670,6 +704,18 @@ def test_bad_input_is_a_clear_error(ctx, call, error, match):
         with pytest.raises(error, match=match):
             call(ctx)
     plt.close("all")
+
+
+def test_probes_cover_every_public_function():
+    """Every public function or class of the probed modules appears in at least one probe."""
+    names = " ".join(c[0] for c in CASES).lower()
+    without_arguments = {"setup"}
+    for module in (measure, pruning, ptq, qat, export, graph, blocks, reference, widgets, plots):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if name in without_arguments or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            assert f"{name.lower()}-" in names, f"no probe of {module.__name__}.{name}"
 
 
 def test_case_ids_are_unique():

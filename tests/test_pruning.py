@@ -499,7 +499,7 @@ def test_allocation_curve_rows_and_fresh_copies(mnist):
         copy, (xt, yt))  # no retraining: before == after == a one-shot prune
     with pytest.raises(ValueError, match=r"scopes\[0\] must be one of"):
         P.allocation_curve(lambda: trained, (x, y), (xt, yt), [0.5], 0, scopes=("2:4",))
-    with pytest.raises(ValueError, match="must be non-empty sequences"):
+    with pytest.raises(ValueError, match="sparsities must not be empty"):
         P.allocation_curve(lambda: trained, (x, y), (xt, yt), [], 0)
     with pytest.raises(TypeError, match="make_model must be callable"):
         P.allocation_curve("lenet", (x, y), (xt, yt), [0.5], 0)
