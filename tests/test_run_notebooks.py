@@ -116,3 +116,25 @@ def test_cpp_log_lines_are_stripped_but_real_stderr_kept():
                {"output_type": "stream", "name": "stdout", "text": logs}]
     kept = run_notebooks.strip_cpp_logs(outputs)
     assert [o["text"] for o in kept] == ["UserWarning: real\n", logs]
+
+
+def test_progress_bar_redraws_are_merged_into_their_final_state():
+    bars = [{"output_type": "stream", "name": "stderr", "text": "epochs:   0%|   | 0/2\r"},
+            {"output_type": "stream", "name": "stderr", "text": "epochs:  50%|#  | 1/2\r"},
+            {"output_type": "stream", "name": "stderr", "text": "epochs: 100%|## | 2/2\n"},
+            {"output_type": "stream", "name": "stdout", "text": "acc 0.98\n"},
+            {"output_type": "stream", "name": "stdout", "text": "a\rb\r\nc\n"}]
+    merged = run_notebooks.coalesce_streams(bars)
+    assert [(o["name"], o["text"]) for o in merged] == [
+        ("stderr", "epochs: 100%|## | 2/2\n"), ("stdout", "acc 0.98\nb\r\nc\n")]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_notebooks_show_each_progress_bar_once(path):
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        streams = [o for o in cell.get("outputs", []) if o.output_type == "stream"]
+        assert not [o for o in streams if run_notebooks.CARRIAGE_RETURN.search(o.text)], index
+        kinds = [(o.output_type, o.get("name")) for o in cell.get("outputs", [])]
+        repeats = [a for a, b in zip(kinds, kinds[1:], strict=False) if a == b and a[0] == "stream"]
+        assert not repeats, (index, repeats)

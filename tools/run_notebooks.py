@@ -44,6 +44,8 @@ CELL_TIMEOUT_S = 1800  # a cell running longer than this is treated as hung and 
 CPP_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\).*|"
                      r"[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] .*)$\n?", re.MULTILINE)
 
+CARRIAGE_RETURN = re.compile(r"[^\n]*\r(?=[^\n])")  # a line's text up to its last '\r'
+
 
 def strip_cpp_logs(outputs: list) -> list:
     """Remove TensorFlow C++ log lines from stderr stream outputs (and outputs left empty)."""
@@ -55,6 +57,26 @@ def strip_cpp_logs(outputs: list) -> list:
                 continue
         kept.append(out)
     return kept
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive outputs of one stream; keep only what follows each line's last '\r'.
+
+    A progress bar redraws itself with carriage returns, one stream output per refresh; a
+    stored notebook then shows the bar once, in its final (finished) state.
+    """
+    merged: list = []
+    for out in outputs:
+        last = merged[-1] if merged else {}
+        if out.get("output_type") == last.get("output_type") == "stream" and \
+                out.get("name") == last.get("name"):
+            last["text"] += out["text"]
+        else:
+            merged.append(out)
+    for out in merged:
+        if out.get("output_type") == "stream":
+            out["text"] = CARRIAGE_RETURN.sub("", out["text"])
+    return merged
 
 
 def find_notebooks(selector: str | None = None, folder: Path | None = None) -> list[Path]:
@@ -69,7 +91,8 @@ def find_notebooks(selector: str | None = None, folder: Path | None = None) -> l
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop papermill's injected cell, run metadata and C++ log lines; renumber counts."""
+    """Drop papermill's injected cell, run metadata and C++ log lines; merge progress-bar
+    redraws; renumber counts."""
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     nb.metadata = nbformat.NotebookNode(
         {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA})
@@ -80,7 +103,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
-            cell.outputs = strip_cpp_logs(cell.outputs)
+            cell.outputs = coalesce_streams(strip_cpp_logs(cell.outputs))
             for out in cell.get("outputs", []):
                 if "execution_count" in out:
                     out["execution_count"] = count
