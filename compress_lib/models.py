@@ -97,7 +97,7 @@ def progress(iterable: Iterable | None = None, **kwargs) -> tqdm:
         raise TypeError(f"iterable must be an iterable or None, got {type(iterable).__name__}")
     kwargs.setdefault("file", sys.stdout)
     kwargs.setdefault("dynamic_ncols", False)
-    kwargs.setdefault("ncols", 100)
+    kwargs.setdefault("bar_format", "{l_bar}{bar:24}{r_bar}")  # never cut the metrics after it
     return tqdm(iterable, **kwargs)
 
 

@@ -77,3 +77,14 @@ def test_train_compiles_anew_with_the_given_rate_and_schedule():
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5)
     with pytest.raises(ValueError, match="not both"):
         models.train(m, (x, y), epochs=1, learning_rate=schedule, schedule="cosine")
+
+
+def test_progress_bar_keeps_every_metric_on_its_line(capsys):
+    bar = models.EpochBar(2)
+    logs = {"loss": 0.03, "hard_ce": 0.05, "soft_kl_t2": 0.12, "accuracy": 0.99, "val_loss": 0.1}
+    for epoch in range(2):
+        bar.on_epoch_end(epoch, logs)
+    bar.on_train_end()
+    last = capsys.readouterr().out.split("\r")[-1]
+    assert last.startswith("epochs: 100%") and "2/2" in last
+    assert all(f"{k}={v:.4f}" in last for k, v in logs.items())
