@@ -209,11 +209,14 @@ def kd_loss(labels, student_logits, teacher_logits, temperature: float = 4.0,
 
 
 def seed_kd_loss(labels, student_logits, teacher_logits):
-    """The article's formula 4.2.3 as printed: -mean_i sum_j [y_ij log s_ij + (1-y_ij) log t_ij].
+    """The source article's formula 4.2.3: -mean_i sum_j [y_ij log s_ij + (1-y_ij) log t_ij].
 
-    y is one-hot, s and t the student's and the teacher's softmax at T = 1; there is no
-    temperature and no alpha. The second term holds only the teacher, so the gradient with
-    respect to the student is that of plain cross-entropy (the first term) alone.
+    ("seed" = the source article this workbook starts from.) As printed, the article's
+    parenthesis opens before sum_j, which taken literally covers only the first term and
+    leaves j undefined in the second; this reads the sum as covering both terms, the only
+    reading in which the formula is defined. y is one-hot, s and t the student's and the
+    teacher's softmax at T = 1; there is no temperature and no alpha. The second term holds
+    only the teacher, so the gradient with respect to the student is plain cross-entropy's.
     """
     from keras import ops
 

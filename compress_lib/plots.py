@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from compress_lib._checks import check_array
 from compress_lib._checks import check_int
@@ -134,7 +135,7 @@ def pruned_weights(axes: tuple[plt.Axes, plt.Axes], w: np.ndarray, keep: np.ndar
                          f"{keep.shape}")
     ax1, ax2 = axes
     ax1.hist([w[keep], w[~keep]], bins=120, stacked=True, label=["kept", "pruned"])
-    ax1.set(title=title, yscale="log", xlabel="w")
+    ax1.set(title=title, yscale="log", xlabel="w", ylabel="number of weights (log)")
     ax1.legend()
     ax2.imshow(keep.T, aspect="auto", cmap="gray", interpolation="nearest")
     ax2.set(title=f"mask (rows: {w.shape[1]} units, columns: {w.shape[0]} inputs)", xticks=[],
@@ -172,6 +173,7 @@ def layer_macs(rows: list[dict], title: str, xlabel: str = "layer") -> plt.Figur
     fig, ax = plt.subplots(figsize=(9, 3))
     ax.bar(range(len(rows)), [r["macs"] / 1e6 for r in rows])
     ax.set(xlabel=xlabel, ylabel="MMACs", title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 
@@ -184,10 +186,11 @@ def _ten_logits(name: str, logits: np.ndarray) -> np.ndarray:
 
 
 def soft_targets(teacher_logits: np.ndarray, student_logits: np.ndarray, label: int,
-                 temperatures: list[float]) -> plt.Figure:
+                 temperatures: list[float], student_name: str = "student") -> plt.Figure:
     """Teacher's and student's softened distributions of one example, a row per temperature.
 
-    Taught in notebooks/03_distillation.ipynb (the static view of widgets.kd_explorer).
+    The true class's bar is orange. Taught in notebooks/03_distillation.ipynb (the static
+    view of widgets.kd_explorer).
     """
     from compress_lib.losses import softmax
 
@@ -196,13 +199,15 @@ def soft_targets(teacher_logits: np.ndarray, student_logits: np.ndarray, label: 
     for i, t in enumerate(temperatures):
         check_positive(f"temperatures[{i}]", t)
     check_int("label", label, 0, 9)
+    if not isinstance(student_name, str):
+        raise TypeError(f"student_name must be a str, got {type(student_name).__name__}")
     teacher_logits, student_logits = (_ten_logits(n, z) for n, z in (
         ("teacher_logits", teacher_logits), ("student_logits", student_logits)))
     fig, axes = plt.subplots(len(temperatures), 2, figsize=(9, 2.6 * len(temperatures)),
                              sharey=True, squeeze=False)
     for row, t in zip(axes, temperatures, strict=True):
         class_bars(row[0], softmax(teacher_logits, t), f"teacher, T={t:g}", label)
-        class_bars(row[1], softmax(student_logits, t), f"student, T={t:g}", label)
+        class_bars(row[1], softmax(student_logits, t), f"{student_name}, T={t:g}", label)
     fig.tight_layout()
     return fig
 

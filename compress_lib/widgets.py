@@ -142,7 +142,7 @@ def sparsity_panel(probe, weights: list[np.ndarray], data: tuple[np.ndarray, np.
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     plots.pruned_weights(axes, kernel, pruning.get_masks(probe)[layer],
                          f"{layer} weights, sparsity {sparsity:.0%}")
-    fig.suptitle(f"test accuracy before fine-tuning {acc:.4f} | nonzero {total['nonzero']:,} | "
+    fig.suptitle(f"test accuracy before retraining {acc:.4f} | nonzero {total['nonzero']:,} | "
                  f"float32 {total['dense_bits'] / 8e3:.0f} kB, relative index "
                  f"{total['relative_bits'] / 8e3:.0f} kB, gzip {total['gzip_bytes'] / 1e3:.0f} kB",
                  y=1.06)

@@ -21,6 +21,11 @@ def test_soft_targets_draws_both_distributions_per_temperature():
     np.testing.assert_allclose(heights[0], softmax(zt, 1.0))
     np.testing.assert_allclose(heights[3], softmax(zs, 4.0))
     assert axes[2].get_title() == "teacher, T=4"
+    colors = [bar.get_facecolor() for bar in axes[0].patches]
+    assert colors.count(colors[9]) == 1  # the true class's bar alone is orange
+    plt.close(fig)
+    fig = plots.soft_targets(zt, zs, 9, [1.0], student_name="untrained student")
+    assert fig.axes[1].get_title() == "untrained student, T=1"
     plt.close(fig)
 
 
@@ -32,6 +37,8 @@ def test_soft_targets_bad_input():
         plots.soft_targets(z, z, 0, [0.0])
     with pytest.raises(ValueError, match="label"):
         plots.soft_targets(z, z, 10, [1.0])
+    with pytest.raises(TypeError, match="student_name"):
+        plots.soft_targets(z, z, 0, [1.0], student_name=3)
 
 
 def test_allocation_curves_draws_before_and_after_per_scope():
