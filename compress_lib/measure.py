@@ -30,6 +30,7 @@ import numpy as np
 from compress_lib._checks import check_bool
 from compress_lib._checks import check_int
 from compress_lib._checks import check_model
+from compress_lib._checks import check_number
 from compress_lib.graph import leaf_layers
 
 __all__ = ["FREE_LAYERS", "GLOBAL_POOL_LAYERS", "MAC_LAYERS", "OP_LAYERS", "POOL_LAYERS",
@@ -188,6 +189,14 @@ class Latency:
     p10_ms: float
     p90_ms: float
     repeats: int
+
+    def __post_init__(self) -> None:
+        """Times finite and >= 0 with p10 <= median <= p90; at least one call."""
+        times = [check_number(f, getattr(self, f), low=0.0) for f in ("p10_ms", "median_ms",
+                                                                       "p90_ms")]
+        if times != sorted(times):
+            raise ValueError(f"Latency needs p10_ms <= median_ms <= p90_ms, got {times}")
+        check_int("repeats", self.repeats, low=1)
 
     @property
     def spread_ms(self) -> float:

@@ -119,6 +119,7 @@ class Schedule:
 
     def should_prune(self, step: int) -> bool:
         """True on the steps where masks are recomputed."""
+        step = check_int("step", step, low=0)
         in_range = step >= self.begin_step and (self.end_step < 0 or step <= self.end_step)
         return bool(in_range and (step - self.begin_step) % self.frequency == 0)
 
@@ -141,6 +142,7 @@ class ConstantSparsity(Schedule):
 
     def sparsity(self, step: int) -> float:
         """Target sparsity at `step` (constant)."""
+        check_int("step", step, low=0)
         return self.target_sparsity
 
 
@@ -161,6 +163,7 @@ class PolynomialDecay(Schedule):
 
     def sparsity(self, step: int) -> float:
         """Target sparsity at `step`."""
+        step = check_int("step", step, low=0)
         f32 = np.float32
         p = f32(step - self.begin_step) / f32(self.end_step - self.begin_step)
         p = np.minimum(f32(1.0), np.maximum(f32(0.0), p))
