@@ -66,16 +66,24 @@ def digit(ax: plt.Axes, image: np.ndarray, title: str = "") -> plt.Axes:
     return ax
 
 
+def _check_panel(temperatures: list[float], label: int) -> None:
+    """A non-empty list of temperatures > 0 and a digit label 0-9 (the temperature panels)."""
+    if not isinstance(temperatures, list | tuple):
+        raise TypeError(f"temperatures must be a list of numbers > 0, got "
+                        f"{type(temperatures).__name__}")
+    if not temperatures:
+        raise ValueError("temperatures must be a non-empty list of numbers > 0")
+    for i, t in enumerate(temperatures):
+        check_positive(f"temperatures[{i}]", t)
+    check_int("label", label, 0, 9)
+
+
 def temperature_panel(image: np.ndarray, logits: np.ndarray, label: int,
                       temperatures: list[float]) -> plt.Figure:
     """A digit next to its softened class distribution at each temperature."""
     from compress_lib.losses import softmax
 
-    if not isinstance(temperatures, list | tuple) or not temperatures:
-        raise ValueError("temperatures must be a non-empty list of numbers > 0")
-    for i, t in enumerate(temperatures):
-        check_positive(f"temperatures[{i}]", t)
-    check_int("label", label, 0, 9)
+    _check_panel(temperatures, label)
     fig, axes = plt.subplots(1, len(temperatures) + 1, figsize=(2.3 * (len(temperatures) + 1), 2.4),
                              gridspec_kw={"width_ratios": [0.7] + [1.0] * len(temperatures)})
     digit(axes[0], image, f"label {label}")
@@ -194,11 +202,7 @@ def soft_targets(teacher_logits: np.ndarray, student_logits: np.ndarray, label: 
     """
     from compress_lib.losses import softmax
 
-    if not isinstance(temperatures, list | tuple) or not temperatures:
-        raise ValueError("temperatures must be a non-empty list of numbers > 0")
-    for i, t in enumerate(temperatures):
-        check_positive(f"temperatures[{i}]", t)
-    check_int("label", label, 0, 9)
+    _check_panel(temperatures, label)
     if not isinstance(student_name, str):
         raise TypeError(f"student_name must be a str, got {type(student_name).__name__}")
     teacher_logits, student_logits = (_ten_logits(n, z) for n, z in (
