@@ -71,12 +71,16 @@ def quantize_weights(model: keras.Model, bits: int, symmetric: bool = True,
 
 
 def kmeans_model(model: keras.Model, bits: int, layers: graph.LayerSpec = None,
-                 strict: bool = True) -> tuple[keras.Model, Books]:
-    """A copy of model with k-means shared kernels, and {layer name: (codebook, indices)}."""
+                 strict: bool = True, keep_zeros: bool = False) -> tuple[keras.Model, Books]:
+    """A copy of model with k-means shared kernels, and {layer name: (codebook, indices)}.
+
+    keep_zeros: pruned weights keep index 0 = 0.0 (see quantization.kmeans_quantize).
+    """
     copy = graph.copy_model(check_model(model, built=True))
     books: Books = {}
     for layer in _chosen(copy, layers, strict, "kmeans_model"):
-        codebook, indices = kmeans_quantize(np.asarray(layer.kernel), bits)
+        codebook, indices = kmeans_quantize(np.asarray(layer.kernel), bits,
+                                            keep_zeros=keep_zeros)
         layer.kernel.assign(codebook[indices])
         books[layer.name] = (codebook, indices)
     return copy, books
@@ -90,7 +94,7 @@ class _CentroidTrainer(keras.Model):
     into the kernels.
     """
 
-    def __init__(self, model: keras.Model, books: Books, **kwargs):
+    def __init__(self, model: keras.Model, books: Books, keep_zeros: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.inner = model
         self.kernels = [layer.kernel for layer in graph.select_layers(model, list(books))]
@@ -99,6 +103,9 @@ class _CentroidTrainer(keras.Model):
         for variable, (codebook, _) in zip(self.codebooks, books.values(), strict=True):
             variable.assign(codebook)
         self.indices = [np.asarray(i) for _, i in books.values()]
+        # with keep_zeros, centroid 0 (the pruned weights) gets no gradient: Adam leaves it 0
+        self.free = [(np.arange(c.size) != 0 if keep_zeros else np.ones(c.size)).astype("float32")
+                     for c, _ in books.values()]
         self.loss_mean = keras.metrics.Mean(name="loss")  # reset every epoch by fit
 
     def call(self, x, training=None):
@@ -115,8 +122,9 @@ class _CentroidTrainer(keras.Model):
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred)
         self.loss_mean.update_state(loss)
         grads = tape.gradient(loss, [k.value for k in self.kernels])
-        cgrads = [tf.math.unsorted_segment_sum(g, i, c.shape[0])
-                  for g, i, c in zip(grads, self.indices, self.codebooks, strict=True)]
+        cgrads = [tf.math.unsorted_segment_sum(g, i, c.shape[0]) * free
+                  for g, i, c, free in zip(grads, self.indices, self.codebooks, self.free,
+                                           strict=True)]
         self.optimizer.apply(cgrads, self.codebooks)
         for kernel, c, i in zip(self.kernels, self.codebooks, self.indices, strict=True):
             kernel.assign(tf.gather(c, i))
@@ -140,13 +148,17 @@ def _check_books(model: keras.Model, books: Books) -> None:
 
 def finetune_kmeans(model: keras.Model, books: Books, data: tuple[np.ndarray, np.ndarray],
                     epochs: int = 1, batch_size: int = 128, learning_rate: float = 1e-4,
-                    progress: bool = True) -> Books:
+                    progress: bool = True, keep_zeros: bool = False) -> Books:
     """Train only the shared centroids (gradients summed per cluster, Adam); updates model.
 
     Runs through models.train (shuffled batches, a fresh Adam); returns the new books.
+    keep_zeros (books from kmeans_model(..., keep_zeros=True)): centroid 0 stays 0.0.
     """
     _check_books(check_model(model, built=True), books)
-    trainer = _CentroidTrainer(model, books)
+    if check_bool("keep_zeros", keep_zeros) and any(float(c[0]) for c, _ in books.values()):
+        raise ValueError("keep_zeros needs books whose codebook[0] is 0.0 (from "
+                         "kmeans_model(..., keep_zeros=True))")
+    trainer = _CentroidTrainer(model, books, keep_zeros)
     models.train(trainer, data, epochs, batch_size=batch_size, learning_rate=learning_rate,
                  progress=progress)
     return {n: (np.asarray(c), books[n][1])

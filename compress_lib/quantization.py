@@ -255,20 +255,37 @@ def _lloyd(flat: np.ndarray, centroids: np.ndarray, iters: int) -> np.ndarray:
     return centroids
 
 
-def kmeans_quantize(w: np.ndarray, bits: int, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_quantize(w: np.ndarray, bits: int, iters: int = 50, keep_zeros: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Deep Compression weight sharing: 1-D k-means with linear init over [min, max].
 
     Returns (codebook float32 of at most 2^bits centroids, indices int32 shaped like w);
-    codebook[indices] is the shared-weight tensor. Empty clusters are dropped.
+    codebook[indices] is the shared-weight tensor. Empty clusters are dropped. With
+    keep_zeros (a pruned w), codebook[0] = 0 is reserved for the zeros, which stay zero, and
+    the nonzeros share the other 2^bits - 1 centroids (notebooks/06_mnist_case_study.ipynb).
     """
     w = check_numeric("w", w)
     bits = _check_bits(bits)
     iters = check_int("iters", iters, low=0)
-    flat = w.ravel()
-    centroids = _lloyd(flat, np.linspace(flat.min(), flat.max(), 2**bits), iters)
+    if not check_bool("keep_zeros", keep_zeros):
+        return _kmeans_flat(w.ravel(), 2**bits, iters, w.shape)
+    nonzero = w != 0
+    if bits == 1 or not nonzero.any():
+        raise ValueError(f"keep_zeros needs bits >= 2 and a nonzero weight (index 0 is the "
+                         f"zero), got bits={bits} and {int(nonzero.sum())} nonzeros")
+    codebook, idx = _kmeans_flat(w[nonzero], 2**bits - 1, iters, (int(nonzero.sum()),))
+    indices = np.zeros(w.shape, dtype=np.int32)
+    indices[nonzero] = idx + 1
+    return np.concatenate([[0.0], codebook]).astype(np.float32), indices
+
+
+def _kmeans_flat(flat: np.ndarray, k: int, iters: int, shape: tuple[int, ...]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """k-means of 1-D values with linear init; (used centroids, indices reshaped to shape)."""
+    centroids = _lloyd(flat, np.linspace(flat.min(), flat.max(), k), iters)
     idx = _assign(flat, centroids)
     used = np.unique(idx)
-    indices = np.searchsorted(used, idx).reshape(w.shape).astype(np.int32)
+    indices = np.searchsorted(used, idx).reshape(shape).astype(np.int32)
     return centroids[used].astype(np.float32), indices
 
 

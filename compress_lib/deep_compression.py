@@ -1,0 +1,119 @@
+"""Deep Compression (Han, Mao & Dally, ICLR 2016) end to end: prune, share weights, Huffman-code.
+
+The three stages live in their own modules: pruning (`pruning.gradual_prune`,
+`pruning.iterative_prune`), k-means weight sharing with centroid fine-tuning (`ptq`,
+`quantization.kmeans_quantize` with `keep_zeros`) and the storage format with exact bit
+accounting (`coding.encode_layer`, `coding.compressed_size`). This module chains them: it
+shares each layer's weights with its own bit width, encodes a Keras model layer by layer,
+and rebuilds a fresh model from the code alone. Taught in notebooks/06_mnist_case_study.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from compress_lib import coding
+from compress_lib import graph
+from compress_lib import pruning
+from compress_lib import ptq
+from compress_lib._checks import check_callable
+from compress_lib._checks import check_fraction
+from compress_lib._checks import check_int
+from compress_lib._checks import check_labelled
+from compress_lib._checks import check_model
+
+__all__ = ["decode", "encode", "one_shot", "ramp", "share_weights"]
+
+
+def _check_bits(model: keras.Model, bits: dict[str, int]) -> list[str]:
+    """Every weighted layer of model named in bits (a dict of layer name -> 2..16)."""
+    if not isinstance(bits, dict) or not bits:
+        raise TypeError(f"bits must be a non-empty dict of layer name -> bits, got {bits!r}")
+    names = [layer.name for layer in graph.select_layers(model)]
+    if set(bits) != set(names):
+        raise ValueError(f"bits must name every weighted layer {names} exactly, got {sorted(bits)}")
+    for name, b in bits.items():
+        check_int(f"bits[{name!r}]", b, 2, 16)
+    return names
+
+
+def share_weights(model: keras.Model, bits: dict[str, int],
+                  data: tuple[np.ndarray, np.ndarray] | None = None, epochs: int = 1,
+                  learning_rate: float = 1e-4, progress: bool = True
+                  ) -> tuple[keras.Model, ptq.Books]:
+    """Stage 2: k-means sharing per layer (its own bits; zeros keep index 0), then centroid
+    fine-tuning on data for `epochs` (0: none); (shared copy, books)."""
+    _check_bits(check_model(model, built=True), bits)
+    epochs = check_int("epochs", epochs, low=0)
+    if epochs and data is None:
+        raise ValueError("data is needed to fine-tune the centroids (epochs > 0)")
+    shared, books = model, {}
+    for b in sorted(set(bits.values())):
+        shared, found = ptq.kmeans_model(shared, b, layers=[n for n in bits if bits[n] == b],
+                                         keep_zeros=True)
+        books.update(found)
+    if epochs:
+        books = ptq.finetune_kmeans(shared, books, check_labelled(data), epochs,
+                                    learning_rate=learning_rate, progress=progress,
+                                    keep_zeros=True)
+    return shared, books
+
+
+def encode(model: keras.Model, books: ptq.Books, bits: dict[str, int], index_bits: int = 5
+           ) -> dict[str, coding.LayerCode]:
+    """Stage 3: every weighted layer as a coding.LayerCode (Huffman-coded indices and gaps)."""
+    names = _check_bits(check_model(model, built=True), bits)
+    if not isinstance(books, dict) or set(books) != set(names):
+        raise ValueError(f"books must hold every weighted layer {names} (from share_weights)")
+    codes = {}
+    for layer in graph.select_layers(model):
+        codebook, indices = books[layer.name]
+        if not np.array_equal(np.asarray(layer.kernel), np.asarray(codebook)[indices]):
+            raise ValueError(f"layer {layer.name!r}: kernel differs from codebook[indices]; "
+                             "pass the model and books that share_weights returned")
+        bias = np.asarray(layer.bias) if layer.use_bias else None
+        codes[layer.name] = coding.encode_layer(codebook, indices, bias, bits[layer.name],
+                                                index_bits)
+    return codes
+
+
+def decode(build: Callable[[], keras.Model], codes: dict[str, coding.LayerCode]) -> keras.Model:
+    """A fresh build() whose every weighted layer is rebuilt from its code alone."""
+    model = check_model(check_callable("build", build)(), built=True)
+    names = [layer.name for layer in graph.select_layers(model)]
+    if not isinstance(codes, dict) or set(codes) != set(names):
+        raise ValueError(f"codes must hold every weighted layer {names} of build(), got "
+                         f"{sorted(codes) if isinstance(codes, dict) else type(codes).__name__}")
+    for layer in graph.select_layers(model):
+        kernel, bias = coding.decode_layer(codes[layer.name])
+        layer.set_weights([kernel, bias] if layer.use_bias else [kernel])
+    return model
+
+
+def ramp(target: dict[str, float], steps: int) -> list[dict[str, float]]:
+    """Per-layer sparsities rising linearly to `target` in `steps` rounds (iterative pruning)."""
+    if not isinstance(target, dict) or not target:
+        raise TypeError(f"target must be a non-empty dict of layer name -> sparsity, got "
+                        f"{target!r}")
+    for name, s in target.items():
+        check_fraction(f"target[{name!r}]", s)
+    steps = check_int("steps", steps, low=1)
+    return [{n: round(s * (i + 1) / steps, 6) for n, s in target.items()} for i in range(steps)]
+
+
+def one_shot(model: keras.Model, sparsity: float, bits: int, index_bits: int = 5
+             ) -> tuple[keras.Model, dict[str, coding.LayerCode]]:
+    """Global magnitude pruning and k-means sharing without retraining: (model, codes).
+
+    The quick what-if behind the sparsity x bits explorer of notebooks/06.
+    """
+    pruned = graph.copy_model(check_model(model, built=True))
+    pruning.prune(pruned, check_fraction("sparsity", sparsity), scope="global")
+    pruned = pruning.strip(pruned)
+    per_layer = dict.fromkeys([layer.name for layer in graph.select_layers(pruned)],
+                              check_int("bits", bits, 2, 16))
+    shared, books = share_weights(pruned, per_layer, epochs=0)
+    return shared, encode(shared, books, per_layer, index_bits)
