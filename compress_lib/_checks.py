@@ -180,3 +180,24 @@ def check_label_range(y: np.ndarray, num_classes: int, name: str = "y") -> np.nd
         raise ValueError(f"{name} must hold class labels in [0, {num_classes}) for a model with "
                          f"{num_classes} outputs, got a label {np.max(y)}")
     return y
+
+
+# a model point of the workbook-wide Pareto figure (results.model_points, tables.pareto_front)
+POINT_KEYS = ("notebook", "table", "model", "accuracy", "bytes", "latency_ms", "source")
+POINT_SOURCES = ("measured", "paper", "article")
+
+
+def check_point(name: str, point: Any) -> dict:
+    """A model point: a dict with POINT_KEYS, an accuracy in [0, 1], bytes/latency > 0 or None."""
+    if not isinstance(point, dict):
+        raise TypeError(f"{name} must be a dict with keys {POINT_KEYS} (a model point), "
+                        f"got {type(point).__name__}")
+    missing = [k for k in POINT_KEYS if k not in point]
+    if missing:
+        raise ValueError(f"{name} lacks the keys {missing} (a model point has {POINT_KEYS})")
+    check_number(f"{name}'s accuracy", point["accuracy"], 0.0, 1.0)
+    for key in ("bytes", "latency_ms"):
+        if point[key] is not None:
+            check_number(f"{name}'s {key}", point[key], 0.0, low_open=True)
+    check_choice(f"{name}'s source", point["source"], POINT_SOURCES)
+    return point

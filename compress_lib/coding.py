@@ -36,7 +36,7 @@ __all__ = ["CSR", "Huffman", "LayerCode", "RelativeIndex", "address_bits", "comp
            "gzip_array_bytes", "gzip_size", "huffman_bits", "huffman_code", "huffman_decode",
            "huffman_encode", "keras_file_bytes", "layer_bits", "model_storage",
            "relative_bits", "relative_decode", "relative_encode", "sparse_storage",
-           "storage_summary"]
+           "storage_summary", "stream_entropy"]
 
 
 def address_bits(n: int) -> int:
@@ -505,3 +505,26 @@ def compressed_size(codes: dict[str, LayerCode]) -> list[dict]:
     for row, code in zip(rows, codes.values(), strict=True):  # each layer's own widths, as ints
         row["weight_bits"], row["index_bits"] = code.weight_bits, code.index_bits
     return [*rows, _size_row("total", total)]
+
+
+def stream_entropy(codes: dict[str, LayerCode]) -> list[dict]:
+    """Per layer and stream: Huffman bits per entry beside the entropy bound and the fixed width.
+
+    The symbols are decoded from each stream, so the bound is that of what was stored.
+    Taught in notebooks/06_mnist_case_study.ipynb.
+    """
+    if not isinstance(codes, dict) or not codes:
+        raise TypeError("codes must be a non-empty dict of layer name -> LayerCode")
+    rows = []
+    for name, code in codes.items():
+        _check_code(f"codes[{name!r}]", code, LayerCode, "encode_layer")
+        for stream, data, huff, bits, width in (
+                ("weights", code.weight_stream, code.weight_code, code.weight_stream_bits,
+                 code.weight_bits),
+                ("index", code.index_stream, code.index_code, code.index_stream_bits,
+                 code.index_bits)):
+            symbols = huffman_decode(data, code.n_entries, huff)
+            rows.append({"layer": name, "stream": stream, "entries": code.n_entries,
+                         "entropy_bits": entropy(np.bincount(symbols)),
+                         "huffman_bits": bits / code.n_entries, "fixed_bits": width})
+    return rows

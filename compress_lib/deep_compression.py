@@ -11,12 +11,14 @@ and rebuilds a fresh model from the code alone. Taught in notebooks/06_mnist_cas
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 
 from compress_lib import coding
 from compress_lib import graph
+from compress_lib import models
 from compress_lib import pruning
 from compress_lib import ptq
 from compress_lib._checks import check_callable
@@ -25,7 +27,8 @@ from compress_lib._checks import check_int
 from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
 
-__all__ = ["decode", "encode", "one_shot", "ramp", "share_weights"]
+__all__ = ["beside_paper", "compress", "compression_grid", "decode", "encode", "one_shot", "ramp",
+           "share_weights"]
 
 
 def _check_bits(model: keras.Model, bits: dict[str, int]) -> list[str]:
@@ -93,6 +96,41 @@ def decode(build: Callable[[], keras.Model], codes: dict[str, coding.LayerCode])
     return model
 
 
+def compress(pruned: keras.Model, bits: dict[str, int], data: tuple[np.ndarray, np.ndarray],
+             epochs: int = 1, index_bits: int = 5, progress: bool = True
+             ) -> tuple[keras.Model, dict[str, coding.LayerCode]]:
+    """Stages 2 and 3 on a pruned model: share_weights, then encode; (shared model, codes)."""
+    shared, books = share_weights(pruned, bits, data, epochs, progress=progress)
+    return shared, encode(shared, books, bits, index_bits)
+
+
+# The columns of Han, Mao & Dally's Tables 2 and 3, and the compressed_size field of each.
+PAPER_COLUMNS = {"weights": "weights", "kept %": "kept_pct", "w bits": "weight_bits",
+                 "w bits (H)": "weight_bits_huffman", "idx bits": "index_bits",
+                 "idx bits (H)": "index_bits_huffman", "rate %": "rate_pqh_pct"}
+
+
+def beside_paper(size_rows: list[dict], paper: dict[str, tuple]) -> list[dict]:
+    """Our coding.compressed_size rows interleaved with the paper's, in its columns.
+
+    `paper` maps the paper's layer names, in order and ending with "total", to a tuple in
+    PAPER_COLUMNS order; rows pair up by position.
+    """
+    if not isinstance(size_rows, list) or not isinstance(paper, dict):
+        raise TypeError("size_rows must be compressed_size's list and paper a dict")
+    if len(size_rows) != len(paper) or size_rows[-1].get("layer") != "total":
+        raise ValueError(f"size_rows ({len(size_rows)} rows ending in 'total') and paper "
+                         f"({len(paper)} layers) must pair up, got "
+                         f"{[r.get('layer') for r in size_rows]} and {list(paper)}")
+    rows = []
+    for ours, (name, values) in zip(size_rows, paper.items(), strict=True):
+        rows.append({"layer": ours["layer"], "source": "ours",
+                     **{col: ours[key] for col, key in PAPER_COLUMNS.items()}})
+        rows.append({"layer": name, "source": "paper",
+                     **dict(zip(PAPER_COLUMNS, values, strict=True))})
+    return rows
+
+
 def ramp(target: dict[str, float], steps: int) -> list[dict[str, float]]:
     """Per-layer sparsities rising linearly to `target` in `steps` rounds (iterative pruning)."""
     if not isinstance(target, dict) or not target:
@@ -117,3 +155,40 @@ def one_shot(model: keras.Model, sparsity: float, bits: int, index_bits: int = 5
                               check_int("bits", bits, 2, 16))
     shared, books = share_weights(pruned, per_layer, epochs=0)
     return shared, encode(shared, books, per_layer, index_bits)
+
+
+def _grid_axis(name: str, values: Sequence, check: Callable) -> list:
+    """A non-empty list or tuple of distinct values, each passing check(f"{name}[i]", v)."""
+    if not isinstance(values, list | tuple):
+        raise TypeError(f"{name} must be a list or tuple, got {type(values).__name__}")
+    if not values:
+        raise ValueError(f"{name} must be non-empty")
+    checked = [check(f"{name}[{i}]", v) for i, v in enumerate(values)]
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"{name} must hold distinct values, got {list(values)}")
+    return checked
+
+
+def compression_grid(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
+                     sparsities: Sequence[float], bits: Sequence[int], index_bits: int = 5
+                     ) -> list[dict]:
+    """one_shot at every (sparsity, bits): test accuracy and P+Q+H size, one row per pair.
+
+    Rows {"sparsity", "bits", "accuracy", "compressed_bytes", "original_bytes", "ratio"} in
+    sparsity-major order (coding.compressed_size's total row); the static view beside the
+    sparsity x bits explorer of notebooks/06_mnist_case_study.ipynb (plots.compression_grid).
+    """
+    check_model(model, built=True)
+    data = check_labelled(data)
+    sparsities = _grid_axis("sparsities", sparsities, check_fraction)
+    bits = _grid_axis("bits", bits, lambda name, b: check_int(name, b, 2, 16))
+    index_bits = check_int("index_bits", index_bits, 1, 16)
+    rows = []
+    for s in sparsities:
+        for b in bits:
+            shared, codes = one_shot(model, s, b, index_bits)
+            total = coding.compressed_size(codes)[-1]
+            rows.append({"sparsity": s, "bits": b, "accuracy": models.accuracy(shared, data),
+                         "compressed_bytes": total["compressed_bytes"],
+                         "original_bytes": total["original_bytes"], "ratio": total["ratio"]})
+    return rows

@@ -18,18 +18,21 @@ import platform
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
+from compress_lib._checks import check_point
 from compress_lib.config import get_profile
 from compress_lib.tables import format_bytes
 from compress_lib.tables import format_cell
 
-__all__ = ["describe_machine", "load", "machine", "markdown", "provenance", "record", "render",
-           "render_all", "render_summary", "render_table", "results_dir", "write_atomic",
-           "write_temp"]
+__all__ = ["describe_machine", "load", "machine", "markdown", "model_points", "provenance",
+           "record", "render", "render_all", "render_summary", "render_table", "results_dir",
+           "write_atomic", "write_temp"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_ENV = "COMPRESS_RESULTS_DIR"
@@ -339,6 +342,84 @@ def markdown(table: str | os.PathLike) -> str:
     Used from notebooks/02_quantization.ipynb on.
     """
     return render_table(_load_table(Path(table)))
+
+
+# ------------------------------------------------------------ the workbook's model points
+
+
+class _Reading(NamedTuple):
+    """How to read one model point from a row: a label template and row -> value functions."""
+
+    label: str
+    accuracy: Callable[[dict], object]
+    bytes: Callable[[dict], object] | None = None
+    latency_ms: Callable[[dict], object] | None = None
+    source: str | Callable[[dict], object] = "measured"
+
+
+def _col(key: str, scale: float = 1.0, integer: bool = False) -> Callable[[dict], object]:
+    """A row -> value function: the column `key` times `scale` (None stays None)."""
+    def read(row: dict) -> object:
+        value = row[key]
+        if value is None or scale == 1.0:
+            return value
+        return round(value * scale) if integer else value * scale
+    return read
+
+
+# table -> the points each of its rows gives (bytes from kB: the table's kB are 1000 bytes;
+# bytes from parameters: 4 bytes per float32 parameter, said in the label).
+_POINTS = {
+    "01_baseline": (_Reading("{model} (float32, 4 B/param)", _col("test_accuracy"),
+                             bytes=_col("params", 4, integer=True)),),
+    "02_ptq": (_Reading("{model} {mode}", _col("litert_accuracy"), _col("bytes"),
+                        _col("b1_median_ms")),),
+    "05_mnist_cnn": tuple(_Reading(f"{{model}} CNN {mode}", _col(f"{mode}_acc"),
+                                   _col(f"{mode}_kb", 1000, integer=True), _col(f"{mode}_ms"))
+                          for mode in ("float32", "int8")),
+    "06_case_study": (_Reading("{model}", _col("accuracy"), _col("tflite_bytes"),
+                               _col("latency_us", 1e-3)),
+                      _Reading("{model} (article)", _col("article_accuracy"),
+                               latency_ms=_col("article_ms"), source="article")),
+    "06_deep_compression": (_Reading("{network} Deep Compression ({source})",
+                                     lambda row: 1 - row["error_pct"] / 100,
+                                     _col("compressed_bytes"), source=_col("source")),),
+}
+
+
+def _point(table: str, i: int, reading: _Reading, row: dict) -> dict | None:
+    """The point a row gives by one reading, or None if it lacks an accuracy or a cost."""
+    where = f"{table} row {i}"
+    read = {k: getattr(reading, k) for k in ("accuracy", "bytes", "latency_ms", "source")}
+    try:
+        got = {k: f(row) if callable(f) else f for k, f in read.items()}
+        label = reading.label.format(**row)
+    except KeyError as exc:
+        raise ValueError(f"{where} has no column {exc}: model_points' reading of {table} "
+                         f"must follow the table's columns") from None
+    if got["accuracy"] is None or (got["bytes"] is None and got["latency_ms"] is None):
+        return None
+    point = {"notebook": table.split("_", 1)[0], "table": table, "model": label, **got}
+    return check_point(where, point)
+
+
+def model_points(directory: str | os.PathLike | None = None) -> list[dict]:
+    """One point per recorded model with a test accuracy and its bytes and/or batch-1 latency.
+
+    Each point: notebook, table, model (a label), accuracy (fraction), bytes, latency_ms
+    (None if not recorded) and source ("measured", "paper" or "article"). Only the tables
+    named in `_POINTS` give points; any of them may be missing. Plotted in
+    notebooks/06_mnist_case_study.ipynb (`plots.workbook_pareto`, `tables.pareto_front`).
+    """
+    if directory is not None and not Path(directory).is_dir():
+        raise ValueError(f"directory must be a folder of results tables, got {directory!r}")
+    points = []
+    for doc in load(directory):
+        table = doc.get("table", "")
+        for reading in _POINTS.get(table, ()):
+            found = (_point(table, i, reading, row) for i, row in enumerate(doc["rows"]))
+            points += [p for p in found if p is not None]
+    return points
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from compress_lib._checks import check_choice
 from compress_lib._checks import check_int
 from compress_lib._checks import check_numeric
+from compress_lib._checks import check_point
 
-__all__ = ["format_bytes", "format_cell", "mean_std", "paired_differences", "select", "show",
-           "text_table"]
+__all__ = ["format_bytes", "format_cell", "mean_std", "paired_differences", "pareto_front",
+           "select", "show", "text_table"]
 
 
 def format_bytes(n: int) -> str:
@@ -118,3 +120,24 @@ def paired_differences(rows_a: Sequence[dict], rows_b: Sequence[dict], value: st
                          f"{sorted(map(str, {r[key] for r in rows_a}))} vs "
                          f"{sorted(map(str, b_by_key))}")
     return [float(b_by_key[r[key]] - r[value]) for r in rows_a]
+
+
+def pareto_front(points: Sequence[dict], x: str = "bytes") -> list[dict]:
+    """The measured points that no other beats (x <= and accuracy >=, one strictly), by x.
+
+    `points` as results.model_points returns them; those without a value for `x` are left
+    out. Drawn by plots.workbook_pareto in notebooks/06_mnist_case_study.ipynb.
+    """
+    check_choice("x", x, ("bytes", "latency_ms"))
+    if not isinstance(points, list | tuple):
+        raise TypeError(f"points must be a list of model points (results.model_points), "
+                        f"got {type(points).__name__}")
+    pts = [check_point(f"points[{i}]", p) for i, p in enumerate(points)]
+    pts = [p for p in pts if p["source"] == "measured" and p[x] is not None]
+    cost = np.array([float(p[x]) for p in pts])
+    acc = np.array([float(p["accuracy"]) for p in pts])
+    # beats[j, i]: point j is no worse than point i on both axes and better on one
+    beats = ((cost[:, None] <= cost[None, :]) & (acc[:, None] >= acc[None, :])
+             & ((cost[:, None] < cost[None, :]) | (acc[:, None] > acc[None, :])))
+    front = [p for p, beaten in zip(pts, beats.any(axis=0), strict=True) if not beaten]
+    return sorted(front, key=lambda p: (p[x], -p["accuracy"]))

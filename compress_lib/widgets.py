@@ -5,12 +5,16 @@ Introduced in notebooks/01_losses.ipynb.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ipywidgets as widgets
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
 from compress_lib import blocks
 from compress_lib import coding
+from compress_lib import deep_compression
 from compress_lib import graph
 from compress_lib import losses
 from compress_lib import models
@@ -20,11 +24,14 @@ from compress_lib import ptq
 from compress_lib import quantization as q
 from compress_lib._checks import check_choice
 from compress_lib._checks import check_int
+from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
+from compress_lib._checks import check_number
 from compress_lib._checks import check_positive
 
-__all__ = ["bits_explorer", "bits_panel", "compare_blocks", "kd_explorer", "mobilenet_v2_explorer",
-           "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
+__all__ = ["bits_explorer", "bits_panel", "compare_blocks", "compression_explorer",
+           "compression_panel", "kd_explorer", "mobilenet_v2_explorer", "sparsity_explorer",
+           "sparsity_panel", "temperature_explorer"]
 
 
 def temperature_explorer(images: np.ndarray, logits: np.ndarray, labels: np.ndarray):
@@ -212,3 +219,59 @@ def mobilenet_v2_explorer(alpha: float = 0.5, resolution: int = 160):
         alpha=widgets.FloatSlider(value=alpha, min=0.25, max=1.4, step=0.05, description="alpha"),
         resolution=widgets.Dropdown(options=[96, 128, 160, 192, 224], value=resolution,
                                     description="resolution"))
+
+
+def _weighted_layer(model: keras.Model, layer: str) -> keras.layers.Layer:
+    """The weighted layer of model named `layer` (nested models included)."""
+    layers = {la.name: la for la in graph.select_layers(check_model(model, built=True))}
+    return layers[check_choice("layer", layer, list(layers))]
+
+
+def compression_panel(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
+                      sparsity: float = 0.9, bits: int = 5, index_bits: int = 5,
+                      layer: str = "fc1") -> None:
+    """deep_compression.one_shot at (sparsity, bits): test accuracy, compressed size and ratio,
+    each layer's size by part, and one layer's kept weights with its shared values.
+
+    Taught in notebooks/06_mnist_case_study.ipynb (the sparsity x bits explorer).
+    """
+    kernel = np.asarray(_weighted_layer(model, layer).kernel)
+    shared, codes = deep_compression.one_shot(model, sparsity, bits, index_bits)
+    acc = models.accuracy(shared, data)
+    rows = coding.compressed_size(codes)
+    kept = kernel[np.asarray(_weighted_layer(shared, layer).kernel) != 0]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+    plots.compressed_parts(axes[0], rows)
+    values = codes[layer].codebook[1:]
+    if kept.size:
+        plots.weight_levels(axes[1], kept, values, f"{layer}: {kept.size:,} kept weights, "
+                            f"{values.size} shared values (red)")
+    else:
+        axes[1].set_title(f"{layer}: every weight pruned")
+    total = rows[-1]
+    fig.suptitle(f"sparsity {sparsity:.0%}, {bits} bits, no retraining: test accuracy "
+                 f"{acc:.2%} | {total['compressed_bytes'] / 1e3:.1f} kB, "
+                 f"{total['ratio']:.1f}× smaller than float32 "
+                 f"({total['original_bytes'] / 1e3:,.0f} kB)", y=1.04)
+    plt.show()
+
+
+def compression_explorer(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
+                         sparsity: float = 0.9, bits: int = 5, index_bits: int = 5,
+                         layer: str = "fc1") -> Callable[[float, int], None]:
+    """Sparsity (0.5-0.98) and bits (2-8) sliders for compression_panel; each change re-prunes,
+    re-shares and re-evaluates, so the sliders act when released.
+
+    Taught in notebooks/06_mnist_case_study.ipynb.
+    """
+    _weighted_layer(model, layer)
+    data = check_labelled(data)
+    sparsity = check_number("sparsity", sparsity, 0.5, 0.98)
+    bits = check_int("bits", bits, 2, 8)
+    index_bits = check_int("index_bits", index_bits, 1, 16)
+    return widgets.interact(
+        lambda sparsity, bits: compression_panel(model, data, sparsity, bits, index_bits, layer),
+        sparsity=widgets.FloatSlider(sparsity, min=0.5, max=0.98, step=0.01,
+                                     continuous_update=False, readout_format=".0%",
+                                     description="sparsity"),
+        bits=widgets.IntSlider(bits, min=2, max=8, continuous_update=False, description="bits"))

@@ -180,6 +180,12 @@ NUMPY_CASES = [
     ("paired-nan-value", lambda c: tables.paired_differences(
         [{"seed": 0, "v": 1.0}], [{"seed": 0, "v": float("nan")}], "v"), ValueError, "rows_b"),
     ("paired-empty", lambda c: tables.paired_differences([], [], "v"), TypeError, "rows_a"),
+    ("pareto_front-str", lambda c: tables.pareto_front("points"), TypeError, "points"),
+    ("pareto_front-keys", lambda c: tables.pareto_front([{"accuracy": 0.9}]), ValueError,
+     r"points\[0\] lacks the keys"),
+    ("pareto_front-x", lambda c: tables.pareto_front([], x="params"), ValueError, "x"),
+    ("stream_entropy-list", lambda c: coding.stream_entropy([]), TypeError, "codes"),
+    ("stream_entropy-array", lambda c: coding.stream_entropy({"a": W}), TypeError, "codes"),
     # ---- coding
     ("address_bits-0", lambda c: coding.address_bits(0), ValueError, "n"),
     ("address_bits-bool", lambda c: coding.address_bits(True), TypeError, "n"),

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from compress_lib import results
+from compress_lib import tables
 
 README = "# T\n\nintro\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\ntail\n"
 
@@ -164,3 +165,77 @@ def test_describe_machine_names_caches_isa_and_versions():
     line = results.describe_machine(facts)
     assert line == ("X, 4 cores (2 usable), caches (CPU 0) L1d 48 KiB / L2 1 MiB, ISA avx2, "
                     "TF 2.21.0, Keras 3.15.1, LiteRT 2.3.0")
+
+
+# ------------------------------------------------------------ model points and Pareto front
+
+def _record_models(directory):
+    """Hand-made tables shaped like those of notebooks 01, 02, 03, 05 and 06."""
+    def rec(table, rows):
+        results.record(table, rows, profile="full", directory=directory)
+    rec("01_baseline", [{"model": "mlp", "params": 1000, "test_accuracy": 0.97}])
+    rec("02_ptq", [{"model": "mlp", "mode": "int8", "bytes": 1200, "litert_accuracy": 0.96,
+                    "b1_median_ms": 0.002}])
+    rec("03_claims", [{"criterion": "c", "value": 1.0, "holds": True}])  # no model points
+    rec("05_mnist_cnn", [{"model": "sep", "float32_acc": 0.99, "float32_kb": 135.1,
+                          "float32_ms": 0.016, "int8_acc": 0.98, "int8_kb": 58.8,
+                          "int8_ms": 0.01}])
+    article = {"article_accuracy": 0.9, "article_params": 128000, "article_ms": 100.0}
+    none = dict.fromkeys(article)
+    rec("06_case_study", [
+        {"model": "base", "accuracy": 0.978, "params": 100, "nonzero": 100, "tflite_bytes": 4000,
+         "tflite_gzip_bytes": 3000, "latency_us": 3.5, "latency_ratio": 1.0, **article},
+        {"model": "small", "accuracy": 0.95, "params": 10, "nonzero": 10, "tflite_bytes": 900,
+         "tflite_gzip_bytes": 800, "latency_us": 0.5, "latency_ratio": 0.14, **none}])
+    rec("06_deep_compression", [
+        {"network": "LeNet-5", "source": source, "error_pct": error, "original_bytes": 1720000,
+         "compressed_bytes": size, "ratio": 1720000 / size}
+        for source, error, size in (("measured", 0.8, 43000), ("paper", 0.74, 44000))])
+
+
+def _point(table, model, accuracy, size, latency, source="measured"):
+    return {"notebook": table[:2], "table": table, "model": model, "accuracy": accuracy,
+            "bytes": size, "latency_ms": latency, "source": source}
+
+
+def test_model_points_reads_every_table_with_models(tmp_path):
+    _record_models(tmp_path)
+    points = results.model_points(tmp_path)
+    assert points == [
+        _point("01_baseline", "mlp (float32, 4 B/param)", 0.97, 4000, None),
+        _point("02_ptq", "mlp int8", 0.96, 1200, 0.002),
+        _point("05_mnist_cnn", "sep CNN float32", 0.99, 135100, 0.016),
+        _point("05_mnist_cnn", "sep CNN int8", 0.98, 58800, 0.01),
+        _point("06_case_study", "base", 0.978, 4000, pytest.approx(0.0035)),
+        _point("06_case_study", "small", 0.95, 900, pytest.approx(0.0005)),
+        _point("06_case_study", "base (article)", 0.9, None, 100.0, "article"),
+        _point("06_deep_compression", "LeNet-5 Deep Compression (measured)",
+               pytest.approx(0.992), 43000, None),
+        _point("06_deep_compression", "LeNet-5 Deep Compression (paper)",
+               pytest.approx(0.9926), 44000, None, "paper")]
+    (tmp_path / "06_case_study.json").unlink()  # a missing table gives no points
+    assert {p["table"] for p in results.model_points(tmp_path)} == {
+        "01_baseline", "02_ptq", "05_mnist_cnn", "06_deep_compression"}
+
+
+def test_model_points_refuses_tables_it_cannot_read(tmp_path):
+    results.record("02_ptq", [{"model": "m", "mode": "int8", "bytes": 10,
+                               "litert_accuracy": 97.5, "b1_median_ms": 0.1}],
+                   profile="full", directory=tmp_path)
+    with pytest.raises(ValueError, match=r"02_ptq row 0's accuracy must be .* \[0, 1\]"):
+        results.model_points(tmp_path)
+    results.record("02_ptq", [{"model": "m", "mode": "int8", "size": 10,
+                               "litert_accuracy": 0.975, "b1_median_ms": 0.1}],
+                   profile="full", directory=tmp_path)
+    with pytest.raises(ValueError, match="02_ptq row 0 has no column 'bytes'"):
+        results.model_points(tmp_path)
+    with pytest.raises(ValueError, match="directory"):
+        results.model_points(tmp_path / "missing")
+
+
+def test_model_points_of_the_recorded_results_are_valid():
+    """The tables in results/ follow the columns model_points reads (a schema change fails)."""
+    points = results.model_points()
+    tables.pareto_front(points)  # raises on a malformed point
+    recorded = {doc["table"] for doc in results.load()}
+    assert {p["table"] for p in points} == recorded & set(results._POINTS)  # each gives points
