@@ -685,6 +685,13 @@ CASES = [
     ("allocation_curves-empty", lambda c: plots.allocation_curves([]), ValueError, "rows"),
     ("allocation_curves-keys", lambda c: plots.allocation_curves([{"scope": "layer"}]),
      ValueError, "rows"),
+    ("workbook_pareto-str", lambda c: plots.workbook_pareto("points"), TypeError, "points"),
+    ("workbook_pareto-empty", lambda c: plots.workbook_pareto([]), ValueError, "points"),
+    ("workbook_pareto-keys", lambda c: plots.workbook_pareto([{"accuracy": 0.9}]), ValueError,
+     r"points\[0\] lacks the keys"),
+    ("workbook_pareto-percent", lambda c: plots.workbook_pareto([
+        {"notebook": "02", "table": "t", "model": "m", "accuracy": 97.5, "bytes": 10,
+         "latency_ms": None, "source": "measured"}]), ValueError, r"points\[0\]'s accuracy"),
     ("compare_blocks-c_in", lambda c: widgets.compare_blocks(c_in=0), ValueError, "c_in"),
     ("compare_blocks-stride-bool", lambda c: widgets.compare_blocks(stride=True), TypeError,
      "stride"),
@@ -692,7 +699,38 @@ CASES = [
      "alpha"),
     ("mobilenet_v2_explorer-resolution", lambda c: widgets.mobilenet_v2_explorer(resolution=True),
      TypeError, "resolution"),
+    ("compression_grid-str", lambda c: plots.compression_grid("rows"), TypeError, "rows"),
+    ("compression_grid-empty", lambda c: plots.compression_grid([]), ValueError, "rows"),
+    ("compression_grid-missing", lambda c: plots.compression_grid(_grid_rows()[:-1]), ValueError,
+     r"every \(sparsity, bits\) pair"),
+    ("compression_grid-ratio-nan", lambda c: plots.compression_grid(
+        [{**_grid_rows()[0], "ratio": NAN}, *_grid_rows()[1:]]), ValueError,
+     r"rows\[0\]\['ratio'\]"),
+    ("compressed_parts-str", lambda c: plots.compressed_parts(_ax(), "rows"), TypeError, "rows"),
+    ("compressed_parts-total-only", lambda c: plots.compressed_parts(_ax(), [
+        {"layer": "total", "weight_stream_bits": 8, "index_stream_bits": 8, "codebook_bits": 32,
+         "bias_bits": 0, "table_bits": 0}]), ValueError, "at least one layer"),
+    ("compression_panel-model", lambda c: widgets.compression_panel(None, (c["x"], c["y"])),
+     TypeError, "model"),
+    ("compression_panel-layer", lambda c: widgets.compression_panel(
+        c["mlp"], (c["x"], c["y"]), layer="fc9"), ValueError, "layer"),
+    ("compression_panel-bits", lambda c: widgets.compression_panel(
+        c["mlp"], (c["x"], c["y"]), 0.5, 1), ValueError, "bits"),
+    ("compression_panel-sparsity-bool", lambda c: widgets.compression_panel(
+        c["mlp"], (c["x"], c["y"]), True, 3), TypeError, "sparsity"),
+    ("compression_explorer-sparsity", lambda c: widgets.compression_explorer(
+        c["mlp"], (c["x"], c["y"]), sparsity=0.99), ValueError, "sparsity"),
+    ("compression_explorer-bits-bool", lambda c: widgets.compression_explorer(
+        c["mlp"], (c["x"], c["y"]), bits=True), TypeError, "bits"),
+    ("compression_explorer-data", lambda c: widgets.compression_explorer(c["mlp"], c["x"]),
+     TypeError, "data"),
 ]
+
+
+def _grid_rows() -> list[dict]:
+    """A full 2 x 2 grid of deep_compression.compression_grid rows."""
+    return [{"sparsity": s, "bits": b, "accuracy": 0.9, "compressed_bytes": 100,
+             "original_bytes": 1000, "ratio": 10.0} for s in (0.5, 0.9) for b in (2, 4)]
 
 
 def _ax():
