@@ -22,6 +22,7 @@ from compress_lib import coding
 from compress_lib import export
 from compress_lib import measure
 from compress_lib._checks import check_callable
+from compress_lib._checks import check_int
 from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
 
@@ -59,9 +60,11 @@ def attempt(step: str, call: str, fn: Callable[[], object]) -> tuple[object, dic
 
 def _check_entries(entries: dict) -> None:
     """entries: name -> (Keras model, .tflite bytes, article claim key or None)."""
-    if not isinstance(entries, dict) or not entries:
-        raise TypeError("entries must be a non-empty dict of name -> (model, tflite bytes, "
-                        "article key or None)")
+    if not isinstance(entries, dict):
+        raise TypeError("entries must be a dict of name -> (model, tflite bytes, article key or "
+                        f"None), got {type(entries).__name__}")
+    if not entries:
+        raise ValueError("entries must hold at least one model, got an empty dict")
     for name, entry in entries.items():
         if not isinstance(entry, tuple) or len(entry) != 3:
             raise TypeError(f"entries[{name!r}] must be (model, tflite bytes, article key)")
@@ -81,6 +84,7 @@ def deployment_rows(entries: dict[str, tuple[keras.Model, bytes, str | None]],
     """
     _check_entries(entries)
     data = check_labelled(data)
+    repeats = check_int("repeats", repeats, low=10)  # compare_latency's 10 rounds
     latency = export.compare_latency({n: e[1] for n, e in entries.items()}, repeats=repeats)
     first = next(iter(entries))
     rows = []

@@ -513,8 +513,11 @@ def stream_entropy(codes: dict[str, LayerCode]) -> list[dict]:
     The symbols are decoded from each stream, so the bound is that of what was stored.
     Taught in notebooks/06_mnist_case_study.ipynb.
     """
-    if not isinstance(codes, dict) or not codes:
-        raise TypeError("codes must be a non-empty dict of layer name -> LayerCode")
+    if not isinstance(codes, dict):
+        raise TypeError(f"codes must be a dict of layer name -> LayerCode, got "
+                        f"{type(codes).__name__}")
+    if not codes:
+        raise ValueError("codes must hold at least one layer, got an empty dict")
     rows = []
     for name, code in codes.items():
         _check_code(f"codes[{name!r}]", code, LayerCode, "encode_layer")

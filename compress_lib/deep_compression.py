@@ -26,15 +26,16 @@ from compress_lib._checks import check_fraction
 from compress_lib._checks import check_int
 from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
+from compress_lib._checks import check_number
 
 __all__ = ["beside_paper", "compress", "compression_grid", "decode", "encode", "one_shot", "ramp",
-           "share_weights"]
+           "share_weights", "sweep"]
 
 
 def _check_bits(model: keras.Model, bits: dict[str, int]) -> list[str]:
     """Every weighted layer of model named in bits (a dict of layer name -> 2..16)."""
-    if not isinstance(bits, dict) or not bits:
-        raise TypeError(f"bits must be a non-empty dict of layer name -> bits, got {bits!r}")
+    if not isinstance(bits, dict):
+        raise TypeError(f"bits must be a dict of layer name -> bits, got {type(bits).__name__}")
     names = [layer.name for layer in graph.select_layers(model)]
     if set(bits) != set(names):
         raise ValueError(f"bits must name every weighted layer {names} exactly, got {sorted(bits)}")
@@ -53,6 +54,11 @@ def share_weights(model: keras.Model, bits: dict[str, int],
     epochs = check_int("epochs", epochs, low=0)
     if epochs and data is None:
         raise ValueError("data is needed to fine-tune the centroids (epochs > 0)")
+    empty = [layer.name for layer in graph.select_layers(model)
+             if not np.any(np.asarray(layer.kernel))]
+    if empty:
+        raise ValueError(f"model: layers {empty} are fully pruned; k-means sharing with a "
+                         "reserved zero needs at least one nonzero weight per layer")
     shared, books = model, {}
     for b in sorted(set(bits.values())):
         shared, found = ptq.kmeans_model(shared, b, layers=[n for n in bits if bits[n] == b],
@@ -69,8 +75,12 @@ def encode(model: keras.Model, books: ptq.Books, bits: dict[str, int], index_bit
            ) -> dict[str, coding.LayerCode]:
     """Stage 3: every weighted layer as a coding.LayerCode (Huffman-coded indices and gaps)."""
     names = _check_bits(check_model(model, built=True), bits)
-    if not isinstance(books, dict) or set(books) != set(names):
-        raise ValueError(f"books must hold every weighted layer {names} (from share_weights)")
+    if not isinstance(books, dict):
+        raise TypeError(f"books must be the dict that share_weights returns, got "
+                        f"{type(books).__name__}")
+    if set(books) != set(names):
+        raise ValueError(f"books must hold every weighted layer {names} (from share_weights), "
+                         f"got {sorted(books)}")
     codes = {}
     for layer in graph.select_layers(model):
         codebook, indices = books[layer.name]
@@ -85,14 +95,25 @@ def encode(model: keras.Model, books: ptq.Books, bits: dict[str, int], index_bit
 
 def decode(build: Callable[[], keras.Model], codes: dict[str, coding.LayerCode]) -> keras.Model:
     """A fresh build() whose every weighted layer is rebuilt from its code alone."""
-    model = check_model(check_callable("build", build)(), built=True)
+    model = check_model(check_callable("build", build)(), "build()", built=True)
     names = [layer.name for layer in graph.select_layers(model)]
-    if not isinstance(codes, dict) or set(codes) != set(names):
+    if not isinstance(codes, dict):
+        raise TypeError(f"codes must be the dict that encode returns, got {type(codes).__name__}")
+    if set(codes) != set(names):
         raise ValueError(f"codes must hold every weighted layer {names} of build(), got "
-                         f"{sorted(codes) if isinstance(codes, dict) else type(codes).__name__}")
+                         f"{sorted(codes)}")
+    for name, code in codes.items():
+        if not isinstance(code, coding.LayerCode):
+            raise TypeError(f"codes[{name!r}] must be a coding.LayerCode (from encode), got "
+                            f"{type(code).__name__}")
     for layer in graph.select_layers(model):
         kernel, bias = coding.decode_layer(codes[layer.name])
-        layer.set_weights([kernel, bias] if layer.use_bias else [kernel])
+        weights = [kernel, bias] if layer.use_bias else [kernel]
+        shapes = [tuple(v.shape) for v in layer.weights]
+        if [w.shape for w in weights] != shapes:
+            raise ValueError(f"codes[{layer.name!r}] holds weights of shapes "
+                             f"{[w.shape for w in weights]}, build()'s layer needs {shapes}")
+        layer.set_weights(weights)
     return model
 
 
@@ -116,9 +137,17 @@ def beside_paper(size_rows: list[dict], paper: dict[str, tuple]) -> list[dict]:
     `paper` maps the paper's layer names, in order and ending with "total", to a tuple in
     PAPER_COLUMNS order; rows pair up by position.
     """
-    if not isinstance(size_rows, list) or not isinstance(paper, dict):
-        raise TypeError("size_rows must be compressed_size's list and paper a dict")
-    if len(size_rows) != len(paper) or size_rows[-1].get("layer") != "total":
+    if not isinstance(size_rows, list) or not all(isinstance(r, dict) for r in size_rows):
+        raise TypeError("size_rows must be compressed_size's list of dicts")
+    if not isinstance(paper, dict):
+        raise TypeError(f"paper must be a dict of layer name -> tuple, got {type(paper).__name__}")
+    for name, values in paper.items():
+        if not isinstance(values, tuple):
+            raise TypeError(f"paper[{name!r}] must be a tuple, got {type(values).__name__}")
+        if len(values) != len(PAPER_COLUMNS):
+            raise ValueError(f"paper[{name!r}] must hold {len(PAPER_COLUMNS)} values "
+                             f"({list(PAPER_COLUMNS)}), got {len(values)}")
+    if not size_rows or len(size_rows) != len(paper) or size_rows[-1].get("layer") != "total":
         raise ValueError(f"size_rows ({len(size_rows)} rows ending in 'total') and paper "
                          f"({len(paper)} layers) must pair up, got "
                          f"{[r.get('layer') for r in size_rows]} and {list(paper)}")
@@ -131,15 +160,45 @@ def beside_paper(size_rows: list[dict], paper: dict[str, tuple]) -> list[dict]:
     return rows
 
 
+def sweep(pruned: keras.Model, bits_options: Sequence[dict[str, int]],
+          index_bits: Sequence[int], data: tuple[np.ndarray, np.ndarray],
+          test_data: tuple[np.ndarray, np.ndarray], epochs: int = 1, progress: bool = True
+          ) -> list[dict]:
+    """Stages 2-3 for every bits option (shared and fine-tuned once) and index width.
+
+    Rows {"bits", "index_bits", "error_pct" (on test_data), "compressed_bytes", "ratio",
+    "shared", "codes"}; used to choose the code of notebooks/06_mnist_case_study.ipynb.
+    """
+    if not isinstance(bits_options, list | tuple) or not bits_options:
+        raise ValueError("bits_options must be a non-empty list of dicts (layer name -> bits)")
+    widths = [check_int(f"index_bits[{i}]", b, 1, 16) for i, b in enumerate(index_bits)]
+    if not widths:
+        raise ValueError("index_bits must hold at least one width")
+    test_data = check_labelled(test_data, "test_data")
+    rows = []
+    for bits in bits_options:
+        shared, books = share_weights(pruned, bits, data, epochs, progress=progress)
+        error = 100 * (1 - models.accuracy(shared, test_data))
+        for width in widths:
+            codes = encode(shared, books, bits, width)
+            total = coding.compressed_size(codes)[-1]
+            rows.append({"bits": dict(bits), "index_bits": width, "error_pct": error,
+                         "compressed_bytes": total["compressed_bytes"], "ratio": total["ratio"],
+                         "shared": shared, "codes": codes})
+    return rows
+
+
 def ramp(target: dict[str, float], steps: int) -> list[dict[str, float]]:
     """Per-layer sparsities rising linearly to `target` in `steps` rounds (iterative pruning)."""
-    if not isinstance(target, dict) or not target:
-        raise TypeError(f"target must be a non-empty dict of layer name -> sparsity, got "
-                        f"{target!r}")
+    if not isinstance(target, dict):
+        raise TypeError(f"target must be a dict of layer name -> sparsity, got {target!r}")
+    if not target:
+        raise ValueError("target must name at least one layer, got an empty dict")
     for name, s in target.items():
         check_fraction(f"target[{name!r}]", s)
     steps = check_int("steps", steps, low=1)
-    return [{n: round(s * (i + 1) / steps, 6) for n, s in target.items()} for i in range(steps)]
+    return [{n: round(s * (i + 1) / steps, 6) for n, s in target.items()}
+            for i in range(steps - 1)] + [{n: float(s) for n, s in target.items()}]
 
 
 def one_shot(model: keras.Model, sparsity: float, bits: int, index_bits: int = 5
@@ -149,7 +208,9 @@ def one_shot(model: keras.Model, sparsity: float, bits: int, index_bits: int = 5
     The quick what-if behind the sparsity x bits explorer of notebooks/06.
     """
     pruned = graph.copy_model(check_model(model, built=True))
-    pruning.prune(pruned, check_fraction("sparsity", sparsity), scope="global")
+    # sparsity 0 would leave every gap 0: an index stream of one symbol, which no Huffman code needs
+    sparsity = check_number("sparsity", sparsity, 0.0, 1.0, low_open=True, high_open=True)
+    pruning.prune(pruned, sparsity, scope="global")
     pruned = pruning.strip(pruned)
     per_layer = dict.fromkeys([layer.name for layer in graph.select_layers(pruned)],
                               check_int("bits", bits, 2, 16))

@@ -428,3 +428,36 @@ def test_decode_layer_refuses_a_truncated_stream():
         C.decode_layer(replace(code, shape=(2, 3)))
     with pytest.raises(ValueError, match="data is truncated"):
         C.decode_layer(replace(code, index_stream=code.index_stream[:-1]))
+
+
+def test_stream_entropy_hand_count_and_bounds():
+    # test_layer_hand_count's layer: weight stream 1 0 2 1 and gap stream 1 3 1 0, both with
+    # counts {2, 1, 1}: entropy 0.5 * 1 + 2 * 0.25 * 2 = 1.5 bits, Huffman 6 bits / 4 = 1.5.
+    indices = np.array([[0, 1, 0, 0, 0, 0, 0, 2, 1, 0]])
+    hand = C.encode_layer(np.array([0.0, -0.5, 0.75]), indices, np.array([0.25]), 2, 2)
+    rng = np.random.default_rng(3)
+    fc = np.where(rng.random((300, 100)) < 0.08, rng.integers(1, 32, (300, 100)), 0)
+    big = C.encode_layer(np.arange(32.0), fc, None, 5)
+    rows = C.stream_entropy({"hand": hand, "fc": big})
+    assert rows[:2] == [
+        {"layer": "hand", "stream": "weights", "entries": 4, "entropy_bits": 1.5,
+         "huffman_bits": 1.5, "fixed_bits": 2},
+        {"layer": "hand", "stream": "index", "entries": 4, "entropy_bits": 1.5,
+         "huffman_bits": 1.5, "fixed_bits": 2}]
+    assert [(r["layer"], r["stream"]) for r in rows[2:]] == [("fc", "weights"), ("fc", "index")]
+    rel = C.relative_encode(fc, 5)
+    for row, stream, width in zip(rows[2:], (rel.values, rel.gaps), (5, 5), strict=True):
+        assert row["entries"] == big.n_entries == stream.size and row["fixed_bits"] == width
+        assert row["entropy_bits"] == pytest.approx(C.entropy(np.bincount(stream)), abs=1e-12)
+        assert row["entropy_bits"] <= row["huffman_bits"] < row["entropy_bits"] + 1
+    assert rows[2]["huffman_bits"] == big.weight_stream_bits / big.n_entries
+    assert rows[3]["huffman_bits"] == big.index_stream_bits / big.n_entries
+
+
+def test_stream_entropy_bad_input():
+    with pytest.raises(ValueError, match="codes must hold at least one layer"):
+        C.stream_entropy({})
+    with pytest.raises(TypeError, match="codes must be a dict"):
+        C.stream_entropy([1])
+    with pytest.raises(TypeError, match=r"codes\['fc'\] must be a LayerCode"):
+        C.stream_entropy({"fc": np.zeros(3)})

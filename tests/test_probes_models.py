@@ -1,6 +1,7 @@
 """Probes: every public function of the model modules with bad input.
 
-Modules: measure, pruning, ptq, qat, export, graph, blocks, reference, widgets, plots.
+Modules: measure, pruning, ptq, qat, export, graph, blocks, reference, widgets, plots,
+deep_compression, case_study.
 Each case calls one function with one bad argument (wrong shape or dtype, NaN/inf, empty,
 out of range, None, a bool for a number, an unsupported or nested layer) and asserts the
 exception type and that the message names the argument (or the offending layer).
@@ -20,6 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from compress_lib import blocks  # noqa: E402
+from compress_lib import case_study  # noqa: E402
+from compress_lib import deep_compression  # noqa: E402
 from compress_lib import distillation  # noqa: E402
 from compress_lib import export  # noqa: E402
 from compress_lib import graph  # noqa: E402
@@ -96,6 +99,17 @@ def _attention() -> keras.Model:
 def _fn_count():
     """A trivial no-argument function."""
     return None
+
+
+BITS = {"fc1": 3, "logits": 3}  # deep_compression bits for _mlp's weighted layers
+
+
+def _zeroed(name: str) -> keras.Model:
+    """_mlp() with the kernel of layer `name` all zero (a fully pruned layer)."""
+    model = _mlp()
+    layer = model.get_layer(name)
+    layer.kernel.assign(np.zeros(layer.kernel.shape, np.float32))
+    return model
 
 
 # (id, call(ctx), exception type, regex the message must match)
@@ -610,6 +624,117 @@ CASES = [
     ("compare_with_tfmot-lr", lambda c: reference.compare_with_tfmot(
         c["mlp"], (c["x"], c["y"]), (c["x"], c["y"]), 0.5, 1, learning_rate=0), ValueError,
      "learning_rate"),
+    # ---------------------------------------------------------------- deep_compression
+    ("share_weights-bits-list", lambda c: deep_compression.share_weights(c["mlp"], [3, 3]),
+     TypeError, "bits must be a dict"),
+    ("share_weights-bits-unknown", lambda c: deep_compression.share_weights(
+        c["mlp"], {**BITS, "fc9": 3}), ValueError, r"bits must name every weighted layer .*fc9"),
+    ("share_weights-bits-missing", lambda c: deep_compression.share_weights(c["mlp"], {"fc1": 3}),
+     ValueError, r"bits must name every weighted layer \['fc1', 'logits'\]"),
+    ("share_weights-bits-1", lambda c: deep_compression.share_weights(c["mlp"], {**BITS, "fc1": 1}),
+     ValueError, r"bits\['fc1'\]"),
+    ("share_weights-bits-bool", lambda c: deep_compression.share_weights(
+        c["mlp"], {**BITS, "fc1": True}), TypeError, r"bits\['fc1'\]"),
+    ("share_weights-epochs-neg", lambda c: deep_compression.share_weights(c["mlp"], BITS,
+                                                                          epochs=-1),
+     ValueError, "epochs"),
+    ("share_weights-data-None", lambda c: deep_compression.share_weights(c["mlp"], BITS),
+     ValueError, "data is needed"),
+    ("share_weights-data-x", lambda c: deep_compression.share_weights(c["mlp"], BITS, c["x"]),
+     TypeError, "data"),
+    ("share_weights-None", lambda c: deep_compression.share_weights(None, BITS), TypeError,
+     "model"),
+    ("share_weights-unbuilt", lambda c: deep_compression.share_weights(c["unbuilt"], BITS),
+     ValueError, "model must be built"),
+    ("share_weights-fully-pruned", lambda c: deep_compression.share_weights(
+        _zeroed("logits"), BITS, epochs=0), ValueError, r"model: layers \['logits'\] are fully"),
+    ("encode-books-list", lambda c: deep_compression.encode(c["mlp"], [], BITS), TypeError,
+     "books"),
+    ("encode-books-missing", lambda c: deep_compression.encode(c["mlp"], {}, BITS), ValueError,
+     "books must hold every weighted layer"),
+    ("encode-books-other-model", lambda c: deep_compression.encode(
+        c["mlp"], deep_compression.share_weights(c["mlp"], BITS, epochs=0)[1], BITS), ValueError,
+     "layer 'fc1': kernel differs from codebook"),
+    ("encode-bits-str", lambda c: deep_compression.encode(c["mlp"], {}, "3"), TypeError, "bits"),
+    ("encode-index_bits-0", lambda c: deep_compression.encode(
+        *deep_compression.share_weights(c["mlp"], BITS, epochs=0), BITS, 0), ValueError,
+     "index_bits"),
+    ("decode-build-str", lambda c: deep_compression.decode("mlp", {}), TypeError, "build"),
+    ("decode-build-returns-None", lambda c: deep_compression.decode(lambda: None, {}), TypeError,
+     r"build\(\) must be a keras.Model"),
+    ("decode-codes-list", lambda c: deep_compression.decode(_mlp, []), TypeError, "codes"),
+    ("decode-codes-missing", lambda c: deep_compression.decode(_mlp, {}), ValueError,
+     r"codes must hold every weighted layer \['fc1', 'logits'\]"),
+    ("decode-codes-array", lambda c: deep_compression.decode(
+        _mlp, dict.fromkeys(BITS, np.zeros(3))), TypeError, r"codes\['fc1'\] must be a"),
+    ("compress-data-x", lambda c: deep_compression.compress(c["mlp"], BITS, c["x"]), TypeError,
+     "data"),
+    ("compress-bits-None", lambda c: deep_compression.compress(c["mlp"], None, (c["x"], c["y"])),
+     TypeError, "bits"),
+    ("compress-epochs-bool", lambda c: deep_compression.compress(
+        c["mlp"], BITS, (c["x"], c["y"]), epochs=True), TypeError, "epochs"),
+    ("beside_paper-rows-tuple", lambda c: deep_compression.beside_paper((), {}), TypeError,
+     "size_rows"),
+    ("beside_paper-paper-list", lambda c: deep_compression.beside_paper([], []), TypeError,
+     "paper"),
+    ("beside_paper-empty", lambda c: deep_compression.beside_paper([], {}), ValueError,
+     "size_rows .* and paper"),
+    ("beside_paper-lengths", lambda c: deep_compression.beside_paper(
+        [{"layer": "total"}], {"ip1": (1,) * 7, "total": (1,) * 7}), ValueError,
+     r"size_rows \(1 rows ending in 'total'\) and paper \(2 layers\)"),
+    ("beside_paper-paper-short", lambda c: deep_compression.beside_paper(
+        [{"layer": "total"}], {"total": (1, 2)}), ValueError, r"paper\['total'\] must hold 7"),
+    ("ramp-target-list", lambda c: deep_compression.ramp([0.5], 2), TypeError, "target"),
+    ("ramp-target-empty", lambda c: deep_compression.ramp({}, 2), ValueError, "target"),
+    ("ramp-target-1", lambda c: deep_compression.ramp({"fc1": 1.0}, 2), ValueError,
+     r"target\['fc1'\]"),
+    ("ramp-target-str", lambda c: deep_compression.ramp({"fc1": "0.5"}, 2), TypeError,
+     r"target\['fc1'\]"),
+    ("ramp-steps-0", lambda c: deep_compression.ramp({"fc1": 0.5}, 0), ValueError, "steps"),
+    ("ramp-steps-float", lambda c: deep_compression.ramp({"fc1": 0.5}, 2.0), TypeError, "steps"),
+    ("one_shot-sparsity-1", lambda c: deep_compression.one_shot(c["mlp"], 1.0, 3), ValueError,
+     "sparsity"),
+    ("one_shot-sparsity-bool", lambda c: deep_compression.one_shot(c["mlp"], True, 3), TypeError,
+     "sparsity"),
+    ("one_shot-bits-1", lambda c: deep_compression.one_shot(c["mlp"], 0.5, 1), ValueError, "bits"),
+    ("one_shot-bits-float", lambda c: deep_compression.one_shot(c["mlp"], 0.5, 3.0), TypeError,
+     "bits"),
+    ("one_shot-index_bits-0", lambda c: deep_compression.one_shot(c["mlp"], 0.5, 3, 0),
+     ValueError, "index_bits"),
+    ("one_shot-None", lambda c: deep_compression.one_shot(None, 0.5, 3), TypeError, "model"),
+    ("one_shot-unbuilt", lambda c: deep_compression.one_shot(c["unbuilt"], 0.5, 3), ValueError,
+     "model must be built"),
+    ("compression_grid-sparsities-str", lambda c: deep_compression.compression_grid(
+        c["mlp"], (c["x"], c["y"]), "0.5", [3]), TypeError, "sparsities"),
+    ("compression_grid-bits-repeated", lambda c: deep_compression.compression_grid(
+        c["mlp"], (c["x"], c["y"]), [0.5], [3, 3]), ValueError, "bits must hold distinct"),
+    ("compression_grid-sparsity-1", lambda c: deep_compression.compression_grid(
+        c["mlp"], (c["x"], c["y"]), [0.5, 1.0], [3]), ValueError, r"sparsities\[1\]"),
+    # ---------------------------------------------------------------- case_study
+    ("attempt-step-int", lambda c: case_study.attempt(1, "f()", _fn_count), TypeError, "step"),
+    ("attempt-call-None", lambda c: case_study.attempt("s", None, _fn_count), TypeError, "call"),
+    ("attempt-fn-str", lambda c: case_study.attempt("s", "f()", "f"), TypeError, "fn"),
+    ("deployment_rows-list", lambda c: case_study.deployment_rows([], (c["x"], c["y"])),
+     TypeError, "entries"),
+    ("deployment_rows-empty", lambda c: case_study.deployment_rows({}, (c["x"], c["y"])),
+     ValueError, "entries"),
+    ("deployment_rows-pair", lambda c: case_study.deployment_rows(
+        {"a": (c["mlp"], c["buffer"])}, (c["x"], c["y"])), TypeError, r"entries\['a'\]"),
+    ("deployment_rows-model-None", lambda c: case_study.deployment_rows(
+        {"a": (None, c["buffer"], None)}, (c["x"], c["y"])), TypeError, r"entries\['a'\]\[0\]"),
+    ("deployment_rows-buffer-str", lambda c: case_study.deployment_rows(
+        {"a": (c["mlp"], "model.tflite", None)}, (c["x"], c["y"])), TypeError,
+     r"entries\['a'\]\[1\]"),
+    ("deployment_rows-key", lambda c: case_study.deployment_rows(
+        {"a": (c["mlp"], c["buffer"], "final")}, (c["x"], c["y"])), ValueError,
+     r"entries\['a'\]\[2\]"),
+    ("deployment_rows-data-x", lambda c: case_study.deployment_rows(
+        {"a": (c["mlp"], c["buffer"], None)}, c["x"]), TypeError, "data"),
+    ("deployment_rows-labels-2d", lambda c: case_study.deployment_rows(
+        {"a": (c["mlp"], c["buffer"], None)}, (c["x"], c["y"][:, None])), ValueError, "y"),
+    ("deployment_rows-repeats-5", lambda c: case_study.deployment_rows(
+        {"a": (c["mlp"], c["buffer"], None)}, (c["x"], c["y"]), repeats=5), ValueError,
+     "repeats"),
     # ---------------------------------------------------------------- plots
     ("class_bars-nan", lambda c: plots.class_bars(_ax(), np.full(10, NAN)), ValueError, "probs"),
     ("class_bars-shape", lambda c: plots.class_bars(_ax(), np.ones(9) / 9), ValueError, "probs"),
@@ -757,7 +882,8 @@ def test_probes_cover_every_public_function():
     """Every public function or class of the probed modules appears in at least one probe."""
     names = " ".join(c[0] for c in CASES).lower()
     without_arguments = {"setup"}
-    for module in (measure, pruning, ptq, qat, export, graph, blocks, reference, widgets, plots):
+    for module in (measure, pruning, ptq, qat, export, graph, blocks, reference, widgets, plots,
+                   deep_compression, case_study):
         for name in module.__all__:
             obj = getattr(module, name)
             if name in without_arguments or not (inspect.isfunction(obj) or inspect.isclass(obj)):

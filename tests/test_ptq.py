@@ -78,3 +78,66 @@ def test_finetuning_a_nested_model(trained, mnist):
     kernel = np.asarray(graph.select_layers(shared, "fc2")[0].kernel)
     np.testing.assert_allclose(kernel, after["fc2"][0][after["fc2"][1]], rtol=1e-6)
     assert _distinct(graph.select_layers(shared, "fc1")[0]) > 4
+
+
+# ---------------------------------------------------------------- keep_zeros: pruned weights stay 0
+
+def _pruned(model: keras.Model, sparsity: float = 0.8) -> keras.Model:
+    """A stripped copy of model with each kernel magnitude-pruned to `sparsity`."""
+    from compress_lib import pruning
+
+    copy = graph.copy_model(model)
+    pruning.prune(copy, sparsity)
+    return pruning.strip(copy)
+
+
+def test_kmeans_model_keep_zeros_keeps_the_pruned_weights(trained):
+    pruned = _pruned(trained)
+    shared, books = ptq.kmeans_model(pruned, bits=3, keep_zeros=True)
+    for layer in graph.select_layers(shared):
+        codebook, idx = books[layer.name]
+        zero = np.asarray(pruned.get_layer(layer.name).kernel) == 0
+        assert codebook[0] == 0.0 and codebook.size <= 8
+        assert np.all(idx[zero] == 0) and np.all(idx[~zero] >= 1)
+        np.testing.assert_array_equal(np.asarray(layer.kernel) == 0, zero)
+    with pytest.raises(TypeError, match="keep_zeros"):
+        ptq.kmeans_model(pruned, bits=3, keep_zeros="yes")
+
+
+def test_finetune_keep_zeros_keeps_centroid_0_at_zero(trained, mnist):
+    """One epoch on 512 images: the other centroids move, centroid 0 and the zeros do not."""
+    (x, y), _ = mnist
+    pruned = _pruned(trained)
+    zeros = {layer.name: np.asarray(layer.kernel) == 0 for layer in graph.select_layers(pruned)}
+    shared, books = ptq.kmeans_model(pruned, bits=3, keep_zeros=True)
+    before = {n: c.copy() for n, (c, _) in books.items()}
+    after = ptq.finetune_kmeans(shared, books, (x[:512], y[:512]), epochs=1, progress=False,
+                                keep_zeros=True)
+    for layer in graph.select_layers(shared):
+        codebook, idx = after[layer.name]
+        kernel = np.asarray(layer.kernel)
+        assert codebook[0] == 0.0 and before[layer.name][0] == 0.0
+        np.testing.assert_array_equal(idx, books[layer.name][1])
+        assert np.all(idx[~zeros[layer.name]] != 0)
+        np.testing.assert_array_equal(kernel == 0, zeros[layer.name])  # exactly zero, no more
+        np.testing.assert_array_equal(kernel, codebook[idx])
+        assert np.all(codebook[1:] != before[layer.name][1:])  # every other centroid trained
+
+
+def test_finetune_without_keep_zeros_moves_the_zeros(trained, mnist):
+    """The same books trained without keep_zeros: centroid 0 gets gradients, zeros are lost."""
+    (x, y), _ = mnist
+    pruned = _pruned(trained)
+    shared, books = ptq.kmeans_model(pruned, bits=3, keep_zeros=True)
+    after = ptq.finetune_kmeans(shared, books, (x[:512], y[:512]), epochs=1, progress=False)
+    assert all(after[n][0][0] != 0.0 for n in after)
+    assert all(np.all(np.asarray(layer.kernel) != 0) for layer in graph.select_layers(shared))
+
+
+def test_finetune_keep_zeros_refuses_books_without_a_zero(trained, mnist):
+    (x, y), _ = mnist
+    shared, books = ptq.kmeans_model(trained, bits=2)  # codebook[0] is the smallest weight
+    with pytest.raises(ValueError, match=r"keep_zeros needs books whose codebook\[0\] is 0.0"):
+        ptq.finetune_kmeans(shared, books, (x[:64], y[:64]), keep_zeros=True, progress=False)
+    with pytest.raises(TypeError, match="keep_zeros must be True or False"):
+        ptq.finetune_kmeans(shared, books, (x[:64], y[:64]), keep_zeros=1, progress=False)

@@ -199,3 +199,49 @@ def test_round_half_away():
     """Ties go away from zero (TFLite), unlike numpy's round-half-to-even."""
     np.testing.assert_array_equal(q.round_half_away(np.array([0.5, 1.5, -0.5, -2.5, 0.4])),
                                   [1, 2, -1, -3, 0])
+
+
+# ---------------------------------------------------------------- k-means keeping pruned zeros
+
+PRUNED = hnp.arrays(np.float64, st.integers(1, 300),
+                    elements=st.one_of(st.just(0.0), FLOATS.filter(lambda v: v != 0)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=PRUNED, bits=st.integers(2, 8))
+def test_kmeans_keep_zeros_reserves_index_0_for_the_zeros(w, bits):
+    """Zeros get index 0 = 0.0 exactly; nonzeros share the other centroids, nearest first."""
+    if not np.any(w):
+        with pytest.raises(ValueError, match="keep_zeros needs bits >= 2 and a nonzero weight"):
+            q.kmeans_quantize(w, bits, keep_zeros=True)
+        return
+    codebook, idx = q.kmeans_quantize(w, bits, keep_zeros=True)
+    assert codebook.dtype == np.float32 and idx.shape == w.shape
+    assert codebook[0] == 0.0 and 2 <= len(codebook) <= 2**bits
+    assert np.all(idx[w == 0] == 0) and np.all(idx[w != 0] >= 1) and idx.max() < len(codebook)
+    assert np.all(codebook[idx][w == 0] == 0.0)
+    nonzero = w[w != 0]  # each nonzero sits at its nearest nonzero-weight centroid
+    distance = np.abs(nonzero[:, None] - codebook[1:][None, :].astype(np.float64))
+    chosen = np.abs(nonzero - codebook[idx[w != 0]])
+    np.testing.assert_allclose(chosen, distance.min(axis=1), rtol=0,
+                               atol=1e-6 * (1 + np.abs(w).max()))
+
+
+def test_kmeans_keep_zeros_small_example():
+    """Three clusters of nonzeros (bits=2 leaves 3 centroids) beside the reserved zero."""
+    w = np.array([[0.0, 0.0, 0.1, 0.2], [5.0, 5.2, -3.0, 0.0]])
+    codebook, idx = q.kmeans_quantize(w, 2, keep_zeros=True)
+    np.testing.assert_allclose(codebook, [0.0, -3.0, 0.15, 5.1], rtol=1e-6)
+    np.testing.assert_array_equal(idx, [[0, 0, 2, 2], [3, 3, 1, 0]])
+    # without keep_zeros the zeros share a centroid with 0.1 and 0.2: (0.1 + 0.2) / 5
+    plain_book, plain_idx = q.kmeans_quantize(w, 2)
+    np.testing.assert_allclose(plain_book[plain_idx][w == 0], 0.06, rtol=1e-6)
+
+
+def test_kmeans_keep_zeros_bad_input():
+    with pytest.raises(TypeError, match="keep_zeros must be True or False"):
+        q.kmeans_quantize(np.ones(3), 2, keep_zeros=1)
+    with pytest.raises(ValueError, match="keep_zeros needs bits >= 2 .* got bits=1"):
+        q.kmeans_quantize(np.ones(3), 1, keep_zeros=True)
+    with pytest.raises(ValueError, match="got bits=2 and 0 nonzeros"):
+        q.kmeans_quantize(np.zeros((2, 2)), 2, keep_zeros=True)
