@@ -28,7 +28,7 @@ from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
 from compress_lib._checks import check_number
 
-__all__ = ["beside_paper", "compress", "compression_grid", "decode", "encode", "one_shot", "ramp",
+__all__ = ["beside_paper", "compression_grid", "decode", "encode", "one_shot", "ramp",
            "share_weights", "sweep"]
 
 
@@ -115,14 +115,6 @@ def decode(build: Callable[[], keras.Model], codes: dict[str, coding.LayerCode])
                              f"{[w.shape for w in weights]}, build()'s layer needs {shapes}")
         layer.set_weights(weights)
     return model
-
-
-def compress(pruned: keras.Model, bits: dict[str, int], data: tuple[np.ndarray, np.ndarray],
-             epochs: int = 1, index_bits: int = 5, progress: bool = True
-             ) -> tuple[keras.Model, dict[str, coding.LayerCode]]:
-    """Stages 2 and 3 on a pruned model: share_weights, then encode; (shared model, codes)."""
-    shared, books = share_weights(pruned, bits, data, epochs, progress=progress)
-    return shared, encode(shared, books, bits, index_bits)
 
 
 # The columns of Han, Mao & Dally's Tables 2 and 3, and the compressed_size field of each.

@@ -42,6 +42,7 @@ PACKAGES = ("tensorflow", "keras", "numpy", "ai-edge-litert", "tensorflow-model-
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
              "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "asimd", "asimddp", "i8mm",
              "sve", "sve2")
+STAGING_PREFIX = ".staging-"  # tools/run_notebooks.py stages a run's tables in <folder>/.staging-*/
 _TABLE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
@@ -403,18 +404,30 @@ def _point(table: str, i: int, reading: _Reading, row: dict) -> dict | None:
     return check_point(where, point)
 
 
+def _tables_in_view(directory: str | os.PathLike | None) -> list[dict]:
+    """The tables of directory (default results_dir()); in a run's staging folder, also those
+    already recorded beside it, the staged ones first."""
+    folder = Path(directory) if directory is not None else results_dir()
+    docs = load(folder) if folder.is_dir() else []
+    if folder.name.startswith(STAGING_PREFIX):
+        staged = {doc.get("table") for doc in docs}
+        docs += [doc for doc in load(folder.parent) if doc.get("table") not in staged]
+    return docs
+
+
 def model_points(directory: str | os.PathLike | None = None) -> list[dict]:
     """One point per recorded model with a test accuracy and its bytes and/or batch-1 latency.
 
     Each point: notebook, table, model (a label), accuracy (fraction), bytes, latency_ms
     (None if not recorded) and source ("measured", "paper" or "article"). Only the tables
-    named in `_POINTS` give points; any of them may be missing. Plotted in
+    named in `_POINTS` give points; any of them may be missing. By default the tables of
+    results_dir() (with those beside a `make results` staging folder). Plotted in
     notebooks/06_mnist_case_study.ipynb (`plots.workbook_pareto`, `tables.pareto_front`).
     """
     if directory is not None and not Path(directory).is_dir():
         raise ValueError(f"directory must be a folder of results tables, got {directory!r}")
     points = []
-    for doc in load(directory):
+    for doc in _tables_in_view(directory):
         table = doc.get("table", "")
         for reading in _POINTS.get(table, ()):
             found = (_point(table, i, reading, row) for i, row in enumerate(doc["rows"]))

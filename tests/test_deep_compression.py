@@ -166,22 +166,33 @@ def test_decode_refuses_codes_that_do_not_match(shared):
         dc.decode(lambda: models.mlp((32, 64)), codes)
 
 
-# ---------------------------------------------------------------- compress
+# ---------------------------------------------------------------- sweep
 
-def test_compress_is_share_weights_then_encode(pruned, mnist):
-    (x, y), _ = mnist
-    model, codes = dc.compress(pruned, BITS, (x[:64], y[:64]), epochs=0, index_bits=4,
-                               progress=False)
+def test_sweep_shares_once_per_bits_option_and_encodes_every_width(pruned, mnist):
+    (x, y), (xt, yt) = mnist
+    other = {**BITS, "fc1": 2}
+    rows = dc.sweep(pruned, [BITS, other], [4, 6], (x[:64], y[:64]), (xt, yt), epochs=0,
+                    progress=False)
+    assert [(r["bits"], r["index_bits"]) for r in rows] == [(BITS, 4), (BITS, 6), (other, 4),
+                                                            (other, 6)]
+    assert rows[0]["shared"] is rows[1]["shared"] and rows[0]["shared"] is not rows[2]["shared"]
     reference, books = dc.share_weights(pruned, BITS, epochs=0)
-    expected = dc.encode(reference, books, BITS, 4)
-    assert coding.compressed_size(codes) == coding.compressed_size(expected)
-    for name, kernel in _kernels(model).items():
-        np.testing.assert_array_equal(kernel, _kernels(reference)[name])
-        np.testing.assert_array_equal(coding.decode_layer(codes[name])[0], kernel)
-    with pytest.raises(ValueError, match="data is needed to fine-tune"):
-        dc.compress(pruned, BITS, None)
-    with pytest.raises(TypeError, match="data must be a pair"):
-        dc.compress(pruned, BITS, x[:64])
+    for row in rows[:2]:
+        expected = dc.encode(reference, books, BITS, row["index_bits"])
+        assert coding.compressed_size(row["codes"]) == coding.compressed_size(expected)
+    for row in rows:
+        total = coding.compressed_size(row["codes"])[-1]
+        assert row["compressed_bytes"] == total["compressed_bytes"]
+        assert row["ratio"] == total["ratio"]
+        assert row["error_pct"] == 100 * (1 - models.accuracy(row["shared"], (xt, yt)))
+        for name, kernel in _kernels(row["shared"]).items():
+            np.testing.assert_array_equal(coding.decode_layer(row["codes"][name])[0], kernel)
+    with pytest.raises(ValueError, match="bits_options"):
+        dc.sweep(pruned, [], [5], (x, y), (xt, yt))
+    with pytest.raises(ValueError, match="index_bits"):
+        dc.sweep(pruned, [BITS], [], (x, y), (xt, yt))
+    with pytest.raises(ValueError, match="index_bits"):
+        dc.sweep(pruned, [BITS], [0], (x, y), (xt, yt))
 
 
 # ---------------------------------------------------------------- beside_paper

@@ -667,12 +667,12 @@ CASES = [
      r"codes must hold every weighted layer \['fc1', 'logits'\]"),
     ("decode-codes-array", lambda c: deep_compression.decode(
         _mlp, dict.fromkeys(BITS, np.zeros(3))), TypeError, r"codes\['fc1'\] must be a"),
-    ("compress-data-x", lambda c: deep_compression.compress(c["mlp"], BITS, c["x"]), TypeError,
-     "data"),
-    ("compress-bits-None", lambda c: deep_compression.compress(c["mlp"], None, (c["x"], c["y"])),
-     TypeError, "bits"),
-    ("compress-epochs-bool", lambda c: deep_compression.compress(
-        c["mlp"], BITS, (c["x"], c["y"]), epochs=True), TypeError, "epochs"),
+    ("sweep-options-empty", lambda c: deep_compression.sweep(
+        c["mlp"], [], [5], (c["x"], c["y"]), (c["x"], c["y"])), ValueError, "bits_options"),
+    ("sweep-index-bits-0", lambda c: deep_compression.sweep(
+        c["mlp"], [BITS], [0], (c["x"], c["y"]), (c["x"], c["y"])), ValueError, "index_bits"),
+    ("sweep-test-data-x", lambda c: deep_compression.sweep(
+        c["mlp"], [BITS], [5], (c["x"], c["y"]), c["x"]), TypeError, "test_data"),
     ("beside_paper-rows-tuple", lambda c: deep_compression.beside_paper((), {}), TypeError,
      "size_rows"),
     ("beside_paper-paper-list", lambda c: deep_compression.beside_paper([], []), TypeError,

@@ -235,7 +235,21 @@ def test_model_points_refuses_tables_it_cannot_read(tmp_path):
 
 def test_model_points_of_the_recorded_results_are_valid():
     """The tables in results/ follow the columns model_points reads (a schema change fails)."""
-    points = results.model_points()
+    points = results.model_points(results.ROOT / "results")
     tables.pareto_front(points)  # raises on a malformed point
     recorded = {doc["table"] for doc in results.load()}
     assert {p["table"] for p in points} == recorded & set(results._POINTS)  # each gives points
+
+
+def test_model_points_in_a_staging_folder_see_the_recorded_tables(tmp_path):
+    """Inside a `make results` run (a .staging-* folder), the tables beside it count too."""
+    doc = {"table": "01_baseline", "title": "", "notebook": "", "provenance": {},
+           "rows": [{"model": "mlp", "params": 10, "test_accuracy": 0.9}]}
+    (tmp_path / "01_baseline.json").write_text(json.dumps(doc))
+    staging = tmp_path / f"{results.STAGING_PREFIX}x"
+    staging.mkdir()
+    (staging / "01_baseline.json").write_text(json.dumps(
+        {**doc, "rows": [{"model": "mlp", "params": 10, "test_accuracy": 0.95}]}))
+    assert [p["accuracy"] for p in results.model_points(staging)] == [0.95]  # staged wins
+    (staging / "01_baseline.json").unlink()
+    assert [p["accuracy"] for p in results.model_points(staging)] == [0.9]

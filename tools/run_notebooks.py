@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 KEEP_NB_METADATA = ("kernelspec", "language_info")
 LOCK_FILE = ".lock"  # in the results folder (results/ for full runs); held for the whole run
-STAGING_PREFIX = ".staging-"  # a run's tables wait in <results folder>/.staging-*/ until success
+STAGING_PREFIX = results.STAGING_PREFIX  # a run's tables wait in <results folder>/.staging-*/
 TMP_SUFFIX = ".tmp"  # results.write_temp's suffix
 CELL_TIMEOUT_S = 1800  # a cell running longer than this is treated as hung and fails the run
 # TensorFlow's C++ log lines (absl format "E0000 00:00:17.. 123 file.cc:52] ..."): run noise
