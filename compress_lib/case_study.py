@@ -13,6 +13,7 @@ Taught in notebooks/06_mnist_case_study.ipynb.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import keras
@@ -38,8 +39,14 @@ ARTICLE_CLAIMS = {
 
 
 def _first_line(error: BaseException, limit: int = 160) -> str:
-    """The first non-empty line of an exception's message, cut to `limit` characters."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    """The first line of an exception's message that says what went wrong, cut to `limit`.
+
+    Keras wraps errors raised inside a layer call in a first line "Exception encountered when
+    calling ..." and bold-face escape codes; both are skipped.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith("Exception encountered when")]
     text = lines[0] if lines else ""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -257,7 +257,7 @@ def allocation_curves(rows: list[dict], dense_accuracy: float | None = None) -> 
 _SOURCE_STYLE = {"measured": ("o", 34, "measured here"), "paper": ("*", 170, "paper (published)"),
                  "article": ("s", 46, "article (claimed)")}
 _PARETO_PANELS = (
-    ("bytes", "size on disk (bytes, log scale)", "(a) test accuracy vs size",
+    ("bytes", "stored size (bytes, log scale)", "(a) test accuracy vs size",
      FuncFormatter(lambda v, _: f"{v / 1e6:g} MB" if v >= 1e6 else f"{v / 1e3:g} kB")),
     ("latency_ms", "batch-1 latency (ms, log scale)", "(b) test accuracy vs batch-1 latency",
      FuncFormatter(lambda v, _: f"{v:g}")))

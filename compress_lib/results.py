@@ -380,7 +380,7 @@ _POINTS = {
                           for mode in ("float32", "int8")),
     "06_case_study": (_Reading("{model}", _col("accuracy"), _col("tflite_bytes"),
                                _col("latency_us", 1e-3)),
-                      _Reading("{model} (article)", _col("article_accuracy"),
+                      _Reading("article: {article_model} model", _col("article_accuracy"),
                                latency_ms=_col("article_ms"), source="article")),
     "06_deep_compression": (_Reading("{network} Deep Compression ({source})",
                                      lambda row: 1 - row["error_pct"] / 100,
@@ -419,7 +419,8 @@ def model_points(directory: str | os.PathLike | None = None) -> list[dict]:
     """One point per recorded model with a test accuracy and its bytes and/or batch-1 latency.
 
     Each point: notebook, table, model (a label), accuracy (fraction), bytes, latency_ms
-    (None if not recorded) and source ("measured", "paper" or "article"). Only the tables
+    (None if not recorded) and source ("measured", "paper" or "article"); identical points
+    (two of our models beside the same claim of the article) count once. Only the tables
     named in `_POINTS` give points; any of them may be missing. By default the tables of
     results_dir() (with those beside a `make results` staging folder). Plotted in
     notebooks/06_mnist_case_study.ipynb (`plots.workbook_pareto`, `tables.pareto_front`).
@@ -430,8 +431,10 @@ def model_points(directory: str | os.PathLike | None = None) -> list[dict]:
     for doc in _tables_in_view(directory):
         table = doc.get("table", "")
         for reading in _POINTS.get(table, ()):
-            found = (_point(table, i, reading, row) for i, row in enumerate(doc["rows"]))
-            points += [p for p in found if p is not None]
+            for i, row in enumerate(doc["rows"]):
+                point = _point(table, i, reading, row)
+                if point is not None and point not in points:  # two rows, one article claim
+                    points.append(point)
     return points
 
 
