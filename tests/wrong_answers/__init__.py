@@ -1,0 +1,1 @@
+"""Deliberately wrong exercise answers, one module per notebook (see tools/classroom.py)."""
