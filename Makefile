@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,reference
 NB ?=
+CSV ?=
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: install results render test lint unit nbval lab clean
+.PHONY: install results render test lint unit nbval lab clean student grade
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,15 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	COMPRESS_PROFILE=quick $(BIN)/pytest -q --nbval-lax \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+## Student editions of every notebook in build/student/ (see README: Teaching with this workbook).
+student: $(STAMP)
+	$(BIN)/python tools/classroom.py student --out build/student
+
+## Grade a submission (or a folder of them): make grade NB=path [CSV=grades.csv]
+grade: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make grade NB=submission.ipynb|folder [CSV=grades.csv]"; exit 2; }
+	$(BIN)/python tools/classroom.py grade $(NB) $(if $(CSV),--csv $(CSV))
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
