@@ -3,18 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,reference
+EXTRAS ?= dev,reference,browser,book
 NB ?=
 CSV ?=
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: install results render test lint unit nbval lab clean student grade
+.PHONY: install results render test test-browser lint unit nbval lab clean student grade book
 
-$(STAMP): pyproject.toml
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+$(STAMP): pyproject.toml tools/lab_overrides.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	mkdir -p $(LAB_SETTINGS) && cp tools/lab_overrides.json $(LAB_SETTINGS)/overrides.json
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,7 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check compress_lib tests tools
 
 unit: $(STAMP)
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests --ignore=tests/browser
+
+## Run every notebook in JupyterLab in headless Chromium and move each explorer (screenshots in build/screenshots/).
+test-browser: $(STAMP)
+	$(BIN)/pytest -q tests/browser
 
 nbval: $(STAMP)
 	COMPRESS_PROFILE=quick $(BIN)/pytest -q --nbval-lax \
@@ -48,6 +55,10 @@ student: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make grade NB=submission.ipynb|folder [CSV=grades.csv]"; exit 2; }
 	$(BIN)/python tools/classroom.py grade $(NB) $(if $(CSV),--csv $(CSV))
+
+## The book: stored notebooks + results/README.md as a static site, build/book/index.html (runs nothing).
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

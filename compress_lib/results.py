@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
+from compress_lib._checks import check_bool
 from compress_lib._checks import check_point
 from compress_lib.config import get_profile
 from compress_lib.tables import format_bytes
@@ -257,14 +258,16 @@ def _cell(value: object) -> str:
     return format_cell(value).replace("|", "\\|")
 
 
-def render_table(doc: dict) -> str:
-    """One recorded table as Markdown with a provenance line."""
+def render_table(doc: dict, link: bool = False) -> str:
+    """One recorded table as Markdown with provenance (`link`: notebook linked from results/)."""
+    check_bool("link", link)
     columns: list[str] = []
     for row in doc["rows"]:
         columns += [k for k in row if k not in columns]
     lines = [f"### {doc['title']}", ""]
     p = doc["provenance"]
-    source = f"`{doc['notebook']}`, " if doc.get("notebook") else ""
+    notebook = doc.get("notebook")
+    source = (f"[`{notebook}`](../{notebook}), " if link else f"`{notebook}`, ") if notebook else ""
     v = p["versions"]
     versions = f"TF {v.get('tensorflow', '?')} / Keras {v.get('keras', '?')}"
     where = describe_machine(p) if "isa" in p else f"{p['cpu']} ({p['cores']} cores), {versions}"
@@ -276,10 +279,10 @@ def render_table(doc: dict) -> str:
 
 
 def render_all(docs: list[dict]) -> str:
-    """All tables as one Markdown section."""
+    """All tables as one Markdown section, each notebook a link (results/README.md's view)."""
     if not docs:
         return "No results recorded yet: run `make results`.\n"
-    return "\n".join(render_table(d) for d in docs)
+    return "\n".join(render_table(d, link=True) for d in docs)
 
 
 def _write_all_if_changed(texts: dict[Path, str]) -> None:

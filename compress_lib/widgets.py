@@ -5,12 +5,18 @@ Introduced in notebooks/01_losses.ipynb.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 
 import ipywidgets as widgets
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 from compress_lib import blocks
 from compress_lib import coding
@@ -29,12 +35,85 @@ from compress_lib._checks import check_model
 from compress_lib._checks import check_number
 from compress_lib._checks import check_positive
 
-__all__ = ["bits_explorer", "bits_panel", "compare_blocks", "compression_explorer",
-           "compression_panel", "kd_explorer", "mobilenet_v2_explorer", "sparsity_explorer",
-           "sparsity_panel", "temperature_explorer"]
+__all__ = ["Explorer", "TEMPERATURES", "bits_explorer", "bits_panel", "compare_blocks",
+           "compression_explorer", "compression_panel", "kd_explorer", "mobilenet_v2_explorer",
+           "native_stderr_muted", "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
 
 
-def temperature_explorer(images: np.ndarray, logits: np.ndarray, labels: np.ndarray):
+_DRAW_LOCK = threading.Lock()  # pyplot's figure list is global: one explorer draws at a time
+
+
+@contextlib.contextmanager
+def native_stderr_muted() -> Iterator[None]:
+    """Send file descriptor 2 (C++ log lines such as TensorFlow's E0000) to /dev/null."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+class Explorer(widgets.VBox):
+    """Controls above one output that each change redraws, one draw at a time.
+
+    Sliders act when released. A stored notebook shows a note in place of the live controls.
+    Introduced in notebooks/01_losses.ipynb.
+    """
+
+    def __init__(self, draw: Callable[..., None], **controls: widgets.ValueWidget) -> None:
+        self.draw, self.controls, self.output = draw, controls, widgets.Output()
+        super().__init__([*controls.values(), self.output])
+        self.add_class("compress-explorer")
+        for control in controls.values():
+            if hasattr(control, "continuous_update"):
+                control.continuous_update = False
+            control.observe(self.update, names="value")
+        self.update()
+
+    @property
+    def values(self) -> dict:
+        """The controls' current values by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def update(self, change: dict | None = None) -> None:
+        """Redraw into the output, replacing the old figure only when the new one is ready."""
+        with _DRAW_LOCK, self.output:
+            self.output.clear_output(wait=True)
+            with native_stderr_muted():
+                self.draw(**self.values)
+            plt.show()
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """The widget view, with a note instead of the repr for viewers without a kernel."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        settings = ", ".join(f"{name} = {value:g}" if isinstance(value, float) else
+                             f"{name} = {value}" for name, value in self.values.items())
+        bundle["text/plain"] = (f"Interactive explorer ({settings}): it needs a running kernel; "
+                                "run the notebook in JupyterLab to move its controls.")
+        return bundle
+
+
+def _explore(draw: Callable[..., None], **controls: widgets.ValueWidget) -> Explorer:
+    """Display an Explorer of draw over controls and return it."""
+    explorer = Explorer(draw, **controls)
+    display(explorer)
+    return explorer
+
+
+TEMPERATURES = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 20, 50, 100)  # the explorers' T values
+
+
+def _temperature_slider(value: float = 4) -> widgets.SelectionSlider:
+    """A slider over TEMPERATURES: a log-like scale with round values, none snapped."""
+    return widgets.SelectionSlider(options=TEMPERATURES, value=value, description="T")
+
+
+def temperature_explorer(images: np.ndarray, logits: np.ndarray,
+                         labels: np.ndarray) -> Explorer:
     """Sliders over temperature and test image: softened distributions at T = 1 and T."""
     if not len(images) == len(logits) == len(labels) or len(images) == 0:
         raise ValueError("images, logits and labels must be non-empty and of equal length")
@@ -45,16 +124,15 @@ def temperature_explorer(images: np.ndarray, logits: np.ndarray, labels: np.ndar
         p = losses.softmax(logits[index], temperature)
         print(f"entropy {losses.entropy(p):.3f} nats; mass outside the top class "
               f"{1 - p.max():.3f}")
-        plt.show()
 
-    return widgets.interact(
+    return _explore(
         show,
-        temperature=widgets.FloatLogSlider(value=4.0, base=10, min=-0.5, max=2.0, step=0.05,
-                                           description="T"),
+        temperature=_temperature_slider(),
         index=widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image"))
 
 
-def kd_explorer(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: np.ndarray):
+def kd_explorer(teacher_logits: np.ndarray, student_logits: np.ndarray,
+                labels: np.ndarray) -> Explorer:
     """Sliders over T, alpha and example: soft targets per class and the kd_loss terms.
 
     Taught in notebooks/03_distillation.ipynb.
@@ -75,12 +153,10 @@ def kd_explorer(teacher_logits: np.ndarray, student_logits: np.ndarray, labels: 
         print(f"hard CE {hard:.4f}   T^2*KL {soft:.4f}   "
               f"loss = {alpha:.2f}*{hard:.4f} + {1 - alpha:.2f}*{soft:.4f} = "
               f"{alpha * hard + (1 - alpha) * soft:.4f}")
-        plt.show()
 
-    return widgets.interact(
+    return _explore(
         show,
-        temperature=widgets.FloatLogSlider(value=4.0, base=10, min=0, max=2, step=0.05,
-                                           description="T"),
+        temperature=_temperature_slider(),
         alpha=widgets.FloatSlider(value=0.1, min=0, max=1, step=0.05, description="alpha"),
         index=widgets.IntSlider(value=0, min=0, max=len(labels) - 1, description="example"))
 
@@ -119,13 +195,13 @@ def bits_panel(models_by_name: dict, data: tuple[np.ndarray, np.ndarray], bits: 
 
 
 def bits_explorer(models_by_name: dict, data: tuple[np.ndarray, np.ndarray],
-                  layers: tuple[str, ...] = ("fc1", "fc2", "logits")):
+                  layers: tuple[str, ...] = ("fc1", "fc2", "logits")) -> Explorer:
     """Sliders over bits, layer and model for bits_panel.
 
     Taught in notebooks/02_quantization.ipynb.
     """
     _check_models(models_by_name)
-    return widgets.interact(
+    return _explore(
         lambda bits, layer, model: bits_panel(models_by_name, data, bits, layer, model),
         bits=widgets.IntSlider(3, 1, 16, description="bits"),
         layer=widgets.Dropdown(options=list(layers), description="layer"),
@@ -157,14 +233,14 @@ def sparsity_panel(probe, weights: list[np.ndarray], data: tuple[np.ndarray, np.
 
 
 def sparsity_explorer(probe, weights: list[np.ndarray], data: tuple[np.ndarray, np.ndarray],
-                      layer: str = "fc1"):
+                      layer: str = "fc1") -> Explorer:
     """A sparsity slider for sparsity_panel.
 
     Taught in notebooks/04_pruning.ipynb.
     """
     check_model(probe, name="probe", built=True)
     check_choice("layer", layer, [la.name for la in graph.select_layers(probe)])
-    return widgets.interact(
+    return _explore(
         lambda sparsity: sparsity_panel(probe, weights, data, sparsity, layer),
         sparsity=widgets.FloatSlider(0.9, min=0.0, max=0.99, step=0.01, description="sparsity"))
 
@@ -180,13 +256,13 @@ def _show_block_costs(c_in: int, c_out: int, stride: int, expansion: int, side: 
 
 
 def compare_blocks(c_in: int = 32, c_out: int = 32, stride: int = 1, expansion: int = 6,
-                   side: int = 14):
+                   side: int = 14) -> Explorer:
     """The block picker: a static view at these values (kept in a stored notebook), then sliders.
 
     Taught in notebooks/05_mobilenet_blocks.ipynb.
     """
     _show_block_costs(c_in, c_out, stride, expansion, side)
-    return widgets.interact(
+    return _explore(
         _show_block_costs,
         c_in=widgets.IntSlider(value=c_in, min=8, max=512, step=8, description="c_in"),
         c_out=widgets.IntSlider(value=c_out, min=8, max=512, step=8, description="c_out"),
@@ -208,13 +284,13 @@ def _show_mobilenet_v2(alpha: float, resolution: int) -> None:
     plt.show()
 
 
-def mobilenet_v2_explorer(alpha: float = 0.5, resolution: int = 160):
+def mobilenet_v2_explorer(alpha: float = 0.5, resolution: int = 160) -> Explorer:
     """Closed-form MobileNet V2 costs: a static view at these values, then sliders.
 
     Taught in notebooks/05_mobilenet_blocks.ipynb.
     """
     _show_mobilenet_v2(alpha, resolution)
-    return widgets.interact(
+    return _explore(
         _show_mobilenet_v2,
         alpha=widgets.FloatSlider(value=alpha, min=0.25, max=1.4, step=0.05, description="alpha"),
         resolution=widgets.Dropdown(options=[96, 128, 160, 192, 224], value=resolution,
@@ -258,9 +334,9 @@ def compression_panel(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
 
 def compression_explorer(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
                          sparsity: float = 0.9, bits: int = 5, index_bits: int = 5,
-                         layer: str = "fc1") -> Callable[[float, int], None]:
+                         layer: str = "fc1") -> Explorer:
     """Sparsity (0.5-0.98) and bits (2-8) sliders for compression_panel; each change re-prunes,
-    re-shares and re-evaluates, so the sliders act when released.
+    re-shares and re-evaluates.
 
     Taught in notebooks/06_mnist_case_study.ipynb.
     """
@@ -269,9 +345,8 @@ def compression_explorer(model: keras.Model, data: tuple[np.ndarray, np.ndarray]
     sparsity = check_number("sparsity", sparsity, 0.5, 0.98)
     bits = check_int("bits", bits, 2, 8)
     index_bits = check_int("index_bits", index_bits, 1, 16)
-    return widgets.interact(
+    return _explore(
         lambda sparsity, bits: compression_panel(model, data, sparsity, bits, index_bits, layer),
         sparsity=widgets.FloatSlider(sparsity, min=0.5, max=0.98, step=0.01,
-                                     continuous_update=False, readout_format=".0%",
-                                     description="sparsity"),
-        bits=widgets.IntSlider(bits, min=2, max=8, continuous_update=False, description="bits"))
+                                     readout_format=".0%", description="sparsity"),
+        bits=widgets.IntSlider(bits, min=2, max=8, description="bits"))

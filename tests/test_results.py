@@ -60,6 +60,17 @@ def test_render_is_deterministic_and_fills_readme(tmp_path):
     assert "| 2 | – | – |" in first  # missing cells and None render as a dash
 
 
+def test_rendered_tables_link_their_notebook_only_in_results_readme(tmp_path):
+    _record_two(tmp_path)
+    results.render(tmp_path, tmp_path / "absent.md")
+    page = (tmp_path / "README.md").read_text()
+    assert "[`notebooks/01_x.ipynb`](../notebooks/01_x.ipynb), profile" in page  # from results/
+    shown = results.markdown(tmp_path / "a_table.json")  # inside a notebook: no link
+    assert "`notebooks/01_x.ipynb`, profile" in shown and "](" not in shown
+    with pytest.raises(TypeError, match="link"):
+        results.render_table(results.load(tmp_path)[0], link="yes")
+
+
 def test_render_requires_markers(tmp_path):
     _record_two(tmp_path)
     readme = tmp_path / "R.md"

@@ -23,11 +23,12 @@ def _tree(path: Path) -> ast.Module:
 
 
 def _private_attributes(path: Path) -> list[str]:
-    """`obj._name` accesses on anything but self/cls (dunders allowed)."""
+    """`obj._name` accesses on anything but self/cls (dunders and IPython's public display
+    protocol, `_repr_*_`, allowed)."""
     found = []
     for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
-                and not node.attr.startswith("__"):
+                and not node.attr.startswith(("__", "_repr_")):
             owner = node.value.id if isinstance(node.value, ast.Name) else ""
             if owner not in ("self", "cls"):
                 found.append(f"{path.name}:{node.lineno} .{node.attr}")

@@ -85,7 +85,7 @@ def test_compression_panel_draws_the_sizes_and_the_shared_values(lenet):
 def test_compression_explorer_sliders_act_on_release(lenet):
     model, test = lenet
     explorer = widgets.compression_explorer(model, test, sparsity=0.8, bits=4)
-    sparsity, bits = explorer.widget.children[:2]
+    sparsity, bits = explorer.controls.values()
     assert (sparsity.value, sparsity.min, sparsity.max) == (0.8, 0.5, 0.98)
     assert (bits.value, bits.min, bits.max) == (4, 2, 8)
     assert not sparsity.continuous_update and not bits.continuous_update
@@ -96,3 +96,54 @@ def test_compression_explorer_sliders_act_on_release(lenet):
         widgets.compression_explorer(model, test, bits=9)
     with pytest.raises(ValueError, match="layer must be one of"):
         widgets.compression_explorer(model, test, layer="fc9")
+
+
+def test_explorer_draws_once_per_change_and_never_two_at_once():
+    import threading
+    import time
+
+    import ipywidgets
+
+    spans, lock = [], threading.Lock()
+
+    def draw(n: int) -> None:
+        start = time.perf_counter()
+        time.sleep(0.02)
+        with lock:
+            spans.append((start, time.perf_counter(), n))
+
+    slider = ipywidgets.IntSlider(0, min=0, max=100)
+    explorer = widgets.Explorer(draw, n=slider)
+    assert not slider.continuous_update  # sliders act when released
+    threads = [threading.Thread(target=setattr, args=(slider, "value", v)) for v in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(spans) == 9 and spans[0][2] == 0  # the first view, then one draw per change
+    ordered = sorted(spans)
+    no_overlap = [a[1] <= b[0] for a, b in zip(ordered, ordered[1:], strict=False)]
+    assert all(no_overlap)  # no draw starts before the previous one has finished
+    assert ordered[-1][2] == slider.value  # each draw reads the values current when it starts
+    assert explorer.values == {"n": slider.value}
+
+
+def test_explorer_stored_copy_shows_a_note_with_the_settings():
+    import ipywidgets
+
+    explorer = widgets.Explorer(lambda t, k: None, t=ipywidgets.SelectionSlider(
+        options=widgets.TEMPERATURES, value=4), k=ipywidgets.Dropdown(options=["fc1", "fc2"]))
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.model_id
+    assert bundle["text/plain"].startswith("Interactive explorer (t = 4, k = fc1): it needs a "
+                                           "running kernel")
+
+
+def test_native_stderr_muted_hides_file_descriptor_2_only_inside(capfd):
+    import os
+
+    with widgets.native_stderr_muted():
+        os.write(2, b"E0000 inside\n")
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    assert "inside" not in err and "after" in err
