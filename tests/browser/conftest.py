@@ -81,8 +81,9 @@ class Lab:
         return Path(self.log.name).read_text()
 
     def url(self, notebook: str) -> str:
-        """The address that opens `notebook` in JupyterLab, token included."""
-        return f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?token={self.token}"
+        """The address that opens `notebook` alone in JupyterLab (a fresh workspace), token
+        included."""
+        return f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?reset&token={self.token}"
 
     def kernel_processes(self) -> list[int]:
         """PIDs of live processes started with a connection file of this server's runtime dir."""

@@ -83,34 +83,48 @@ def _readout(control) -> str:
     return control.locator(".widget-readout").inner_text()
 
 
-def _figure(explorer) -> str:
-    """The data URI of the explorer's figure, waiting for it to be drawn."""
-    image = explorer.locator(".jp-OutputArea-output img").first
-    image.wait_for(timeout=UPDATE_TIMEOUT_S * 1000)
-    return image.get_attribute("src")
+def _figure(explorer) -> str | None:
+    """The data URI of the explorer's figure, or None while it shows none."""
+    return explorer.evaluate("e => { const i = e.querySelector('.jp-OutputArea-output img');"
+                             " return i ? i.src : null; }")
+
+
+def _error_boxes(explorer) -> list[str]:
+    """The texts of stderr and error outputs inside the explorer."""
+    return explorer.locator('[data-mime-type="application/vnd.jupyter.stderr"], '
+                            '[data-mime-type*="error"]').all_inner_texts()
+
+
+def _wait(page, explorer, name: str, done) -> str:
+    """Poll until done(figure) holds with the kernel idle; fail with what the widget shows."""
+    deadline = time.monotonic() + UPDATE_TIMEOUT_S
+    while not (done(src := _figure(explorer)) and page.evaluate(KERNEL_IDLE)):
+        assert _error_boxes(explorer) == [], f"{name}: the widget shows an error"
+        if time.monotonic() > deadline:
+            text = explorer.locator(".jp-OutputArea-output").all_inner_texts()
+            pytest.fail(f"{name}: {'no' if src is None else 'the same'} figure after "
+                        f"{UPDATE_TIMEOUT_S} s; the widget shows {text}")
+        time.sleep(0.25)
+    return src
 
 
 def _check_explorer(page, explorer, shots: Path, name: str) -> None:
     """Move the explorer's main control; the readout and figure change, the figure has ink."""
     control = explorer.locator(".widget-slider, .widget-dropdown, .widget-hslider").first
     explorer.scroll_into_view_if_needed()
-    before_src, before_value = _figure(explorer), _readout(control)
+    before_src = _wait(page, explorer, name, lambda src: src is not None)
+    before_value = _readout(control)
     explorer.screenshot(path=shots / f"{name}_before.png")
     _move(page, control)
-    deadline = time.monotonic() + UPDATE_TIMEOUT_S
-    while _figure(explorer) == before_src or not page.evaluate(KERNEL_IDLE):
-        assert time.monotonic() < deadline, f"{name}: the figure did not change"
-        time.sleep(0.25)
+    _wait(page, explorer, name, lambda src: src is not None and src != before_src)
     time.sleep(0.5)  # the last redraw replaces the image; let it land
     after_src, after_value = _figure(explorer), _readout(control)
     explorer.screenshot(path=shots / f"{name}_after.png")
     assert after_value != before_value, f"{name}: the readout still says {before_value}"
-    assert after_src != before_src
+    assert after_src not in (None, before_src), f"{name}: the figure did not stay redrawn"
     ink = figure_pixels(after_src)
     assert ink > 0.02, f"{name}: the new figure is blank ({ink:.1%} of its pixels drawn)"
-    boxes = explorer.locator('[data-mime-type="application/vnd.jupyter.stderr"], '
-                             '.jp-OutputArea-output[data-mime-type*="error"]')
-    assert boxes.count() == 0, f"{name}: {boxes.all_inner_texts()}"
+    assert _error_boxes(explorer) == [], f"{name}: the widget shows an error"
     assert explorer.locator(".jp-OutputArea-output img").count() == 1, f"{name}: two figures"
 
 
@@ -128,10 +142,9 @@ def test_every_explorer_redraws_in_jupyterlab(lab, browser, screenshots, noteboo
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_function(ALL_RUN, timeout=RUN_TIMEOUT_S * 1000, polling=1000)
         assert page.evaluate(ERRORS) == []
-        explorers = page.locator(".compress-explorer")
-        where = page.evaluate("""() => [...document.querySelectorAll('.compress-explorer')].map(
-          e => [...document.querySelectorAll('.jp-Cell')].indexOf(e.closest('.jp-Cell')))""")
-        assert explorers.count() == _explorer_count(ROOT / "notebooks" / notebook), where
+        panel = page.evaluate("window.jupyterapp.shell.currentWidget.id")
+        explorers = page.locator(f"[id='{panel}'] .compress-explorer")
+        assert explorers.count() == _explorer_count(ROOT / "notebooks" / notebook)
         for i in range(explorers.count()):
             _check_explorer(page, explorers.nth(i), screenshots, f"{notebook[:2]}_explorer{i + 1}")
         page.screenshot(path=screenshots / f"{notebook[:2]}_page.png")
