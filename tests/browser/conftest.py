@@ -55,8 +55,8 @@ class Lab:
         self.process = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def api(self, path: str, method: str = "GET") -> object:
-        """JSON from the server's REST API."""
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/{path}", method=method,
+        """JSON from the server's REST API (`path` after /, e.g. api/kernels)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/{path}", method=method,
                                          headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
@@ -69,7 +69,7 @@ class Lab:
             if self.process.poll() is not None:
                 break
             try:
-                self.api("status")
+                self.api("api/status")
                 return
             except OSError:
                 time.sleep(0.5)
@@ -102,8 +102,8 @@ class Lab:
         """Shut down every kernel through the API, then the server process itself."""
         try:
             if self.process.poll() is None:
-                for kernel in self.api("kernels"):
-                    self.api(f"kernels/{kernel['id']}", method="DELETE")
+                for kernel in self.api("api/kernels"):
+                    self.api(f"api/kernels/{kernel['id']}", method="DELETE")
         finally:
             self.process.terminate()
             try:

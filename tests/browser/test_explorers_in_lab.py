@@ -128,6 +128,13 @@ def _check_explorer(page, explorer, shots: Path, name: str) -> None:
     assert explorer.locator(".jp-OutputArea-output img").count() == 1, f"{name}: two figures"
 
 
+def test_lab_delivers_widget_messages_on_the_main_thread(lab):
+    settings = lab.api("lab/api/settings/@jupyterlab/apputils-extension:kernels-settings")
+    default = settings["schema"]["properties"]["commsOverSubshells"]["default"]
+    assert default == "disabled"  # JupyterLab's own default is perCommTarget: the override acts
+    assert "commsOverSubshells" not in settings["settings"]  # and no user setting replaces it
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_every_explorer_redraws_in_jupyterlab(lab, browser, screenshots, notebook):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -151,5 +158,5 @@ def test_every_explorer_redraws_in_jupyterlab(lab, browser, screenshots, noteboo
         assert console == []
     finally:
         page.close()
-        for kernel in lab.api("kernels"):
-            lab.api(f"kernels/{kernel['id']}", method="DELETE")
+        for kernel in lab.api("api/kernels"):
+            lab.api(f"api/kernels/{kernel['id']}", method="DELETE")
