@@ -20,7 +20,8 @@ import numpy as np
 
 from compress_lib._checks import check_int
 
-__all__ = ["PROFILES", "PROFILE_ENV", "Profile", "get_profile", "quiet", "set_seed", "setup"]
+__all__ = ["PROFILES", "PROFILE_ENV", "Profile", "fds_muted", "get_profile", "quiet", "set_seed",
+           "setup"]
 
 PROFILE_ENV = "COMPRESS_PROFILE"
 TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
@@ -54,27 +55,40 @@ def get_profile(name: str | None = None) -> Profile:
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence Python- and C-level stdout/stderr and TF's logger (C++ logs, TFLite converter)."""
+def fds_muted(*fds: int) -> Iterator[None]:
+    """Send file descriptors (1: stdout, 2: stderr, as C++ code writes them) to /dev/null.
+
+    fds_muted(2) hides TensorFlow's C++ log lines, such as the E0000 "use_unbounded_threadpool"
+    line that op determinism makes tf.data print during fit and predict on more than one batch.
+    """
     sys.stdout.flush()
     sys.stderr.flush()
-    tf_logger = logging.getLogger("tensorflow")
-    level = tf_logger.level
-    tf_logger.setLevel(logging.ERROR)
     saved: list[tuple[int, int]] = []
     null = os.open(os.devnull, os.O_WRONLY)
     try:
-        for fd in (1, 2):
+        for fd in fds:
             with contextlib.suppress(OSError):
                 saved.append((fd, os.dup(fd)))
                 os.dup2(null, fd)
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            yield
+        yield
     finally:
         for fd, copy in saved:
             os.dup2(copy, fd)
             os.close(copy)
         os.close(null)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence Python- and C-level stdout/stderr and TF's logger (C++ logs, TFLite converter)."""
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        with fds_muted(1, 2), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
         tf_logger.setLevel(level)
 
 

@@ -22,6 +22,7 @@ from compress_lib._checks import check_label_range
 from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
 from compress_lib._checks import check_positive
+from compress_lib.config import fds_muted
 from compress_lib.graph import select_layers
 
 __all__ = ["MNIST_PIXELS", "SCHEDULES", "EpochBar", "accuracy", "add_l2", "hinton_student",
@@ -179,8 +180,9 @@ def train(model: keras.Model, data: tuple[np.ndarray, np.ndarray], epochs: int,
     model.compile(optimizer=_optimizer(learning_rate, schedule, steps), loss=loss,
                   metrics=["accuracy"])
     cbs = list(callbacks or []) + ([EpochBar(epochs)] if progress else [])
-    return model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
-                     validation_data=validation_data, callbacks=cbs, shuffle=True)
+    with fds_muted(2):  # TensorFlow's C++ log lines (config.fds_muted)
+        return model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
+                         validation_data=validation_data, callbacks=cbs, shuffle=True)
 
 
 def predict_logits(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -188,7 +190,8 @@ def predict_logits(model: keras.Model, x: np.ndarray, batch_size: int = 1024) ->
     check_model(model)
     x = check_array("x", x, min_ndim=1, dtype=None)
     batch_size = check_int("batch_size", batch_size, low=1)
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    with fds_muted(2):  # TensorFlow's C++ log lines (config.fds_muted)
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
 def accuracy(model: keras.Model, data: tuple[np.ndarray, np.ndarray]) -> float:

@@ -22,6 +22,7 @@ from compress_lib._checks import check_int
 from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
 from compress_lib._checks import check_positive
+from compress_lib.config import fds_muted
 from compress_lib.models import accuracy
 from compress_lib.models import progress as progress_bar
 from compress_lib.pruning import PolynomialDecay
@@ -105,8 +106,9 @@ def _alternate_epochs(runs: dict[str, tuple], data: tuple[np.ndarray, np.ndarray
         xe, ye = x[order], y[order]
         for name, (net, callbacks) in runs.items():
             start = time.perf_counter()
-            net.fit(xe, ye, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks,
-                    shuffle=False)
+            with fds_muted(2):  # TensorFlow's C++ log lines (config.fds_muted)
+                net.fit(xe, ye, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks,
+                        shuffle=False)
             seconds[name].append(time.perf_counter() - start)
     return seconds
 
@@ -118,7 +120,8 @@ def _tfmot_result(theirs, test_data: tuple[np.ndarray, np.ndarray]) -> dict:
     xt, yt = test_data
     stripped = tfmot.sparsity.keras.strip_pruning(theirs)
     kernels = [w for w in stripped.get_weights() if w.ndim > 1]
-    acc = float(np.mean(stripped.predict(xt, batch_size=1024, verbose=0).argmax(1) == yt))
+    with fds_muted(2):
+        acc = float(np.mean(stripped.predict(xt, batch_size=1024, verbose=0).argmax(1) == yt))
     return {"tfmot_accuracy": acc,
             "tfmot_sparsity": round(1 - sum(int(np.count_nonzero(k)) for k in kernels)
                                     / sum(k.size for k in kernels), 4)}

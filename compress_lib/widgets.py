@@ -5,12 +5,8 @@ Introduced in notebooks/01_losses.ipynb.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 
 import ipywidgets as widgets
 import keras
@@ -34,27 +30,14 @@ from compress_lib._checks import check_labelled
 from compress_lib._checks import check_model
 from compress_lib._checks import check_number
 from compress_lib._checks import check_positive
+from compress_lib.config import fds_muted
 
 __all__ = ["Explorer", "TEMPERATURES", "bits_explorer", "bits_panel", "compare_blocks",
            "compression_explorer", "compression_panel", "kd_explorer", "mobilenet_v2_explorer",
-           "native_stderr_muted", "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
+           "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
 
 
 _DRAW_LOCK = threading.Lock()  # pyplot's figure list is global: one explorer draws at a time
-
-
-@contextlib.contextmanager
-def native_stderr_muted() -> Iterator[None]:
-    """Send file descriptor 2 (C++ log lines such as TensorFlow's E0000) to /dev/null."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 class Explorer(widgets.VBox):
@@ -83,7 +66,7 @@ class Explorer(widgets.VBox):
         """Redraw into the output, replacing the old figure only when the new one is ready."""
         with _DRAW_LOCK, self.output:
             self.output.clear_output(wait=True)
-            with native_stderr_muted():
+            with fds_muted(2):  # C++ log lines would print into the widget
                 self.draw(**self.values)
             plt.show()
 

@@ -68,3 +68,13 @@ def test_quiet_silences_stdout():
     with redirect_stdout(buffer), config.quiet():
         print("hidden")
     assert buffer.getvalue() == ""
+
+
+def test_fds_muted_hides_file_descriptor_2_only_inside(capfd):
+    import os
+
+    with config.fds_muted(2):
+        os.write(2, b"E0000 inside\n")
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    assert "inside" not in err and "after" in err

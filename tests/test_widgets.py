@@ -138,12 +138,3 @@ def test_explorer_stored_copy_shows_a_note_with_the_settings():
     assert bundle["text/plain"].startswith("Interactive explorer (t = 4, k = fc1): it needs a "
                                            "running kernel")
 
-
-def test_native_stderr_muted_hides_file_descriptor_2_only_inside(capfd):
-    import os
-
-    with widgets.native_stderr_muted():
-        os.write(2, b"E0000 inside\n")
-    os.write(2, b"after\n")
-    err = capfd.readouterr().err
-    assert "inside" not in err and "after" in err
