@@ -59,3 +59,19 @@ def in_symbolic_build() -> bool:
     from keras.src.backend.common.symbolic_scope import in_symbolic_scope
 
     return bool(in_symbolic_scope())
+
+
+def op_determinism_enabled() -> bool:
+    """Whether TensorFlow's op determinism is on in this process (False before TF is imported).
+
+    Checked against TF 2.21: `is_op_determinism_enabled` lives in the private module
+    `tensorflow.python.framework.config` (only the setter is public). Would be replaced by a
+    public `tf.config.experimental.is_op_determinism_enabled`.
+    """
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        return False
+    from tensorflow.python.framework import config as tf_config
+
+    return bool(tf_config.is_op_determinism_enabled())

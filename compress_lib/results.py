@@ -28,6 +28,7 @@ from typing import NamedTuple
 from compress_lib._checks import check_bool
 from compress_lib._checks import check_point
 from compress_lib.config import get_profile
+from compress_lib.sweep import backend_name
 from compress_lib.tables import format_bytes
 from compress_lib.tables import format_cell
 
@@ -138,10 +139,15 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def provenance(profile: str, seeds: list[int]) -> dict:
-    """Where and how a table was produced: commit, time, profile, seeds and the machine."""
+def provenance(profile: str, seeds: list[int], backend: str | None = None) -> dict:
+    """Where and how a table was produced: commit, time, profile, seeds, sweep backend, machine.
+
+    `sweep_backend` is the backend of compress_lib.sweep (`backend`, else $COMPRESS_BACKEND,
+    else 'serial'); `machine()` describes the calling process's machine, not Ray's workers.
+    """
     return {"commit": _git_commit(), "utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "profile": profile, "seeds": list(seeds), **machine()}
+            "profile": profile, "seeds": list(seeds), "sweep_backend": backend_name(backend),
+            **machine()}
 
 
 def _umask() -> int:
@@ -220,16 +226,21 @@ def _check_rows(rows: list[dict]) -> None:
 
 def record(table: str, rows: list[dict], *, title: str = "", notebook: str = "",
            profile: str | None = None, seeds: list[int] | tuple[int, ...] = (0,),
-           directory: str | os.PathLike | None = None) -> Path:
-    """Write results/<table>.json atomically (replacing the table) and return its path."""
+           directory: str | os.PathLike | None = None, backend: str | None = None) -> Path:
+    """Write results/<table>.json atomically (replacing the table) and return its path.
+
+    `backend` names the sweep backend that made the rows (default: sweep.backend_name()).
+    """
     if not isinstance(table, str) or not _TABLE_NAME.match(table):
         raise ValueError(f"table must match [a-z0-9_]+ (used as a file name), got {table!r}")
     _check_rows(rows)
+    backend = backend_name(backend)
     profile = get_profile(profile).name
     out_dir = Path(directory) if directory is not None else results_dir(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {"table": table, "title": title or table, "notebook": notebook,
-           "provenance": provenance(profile, list(seeds)), "rows": rows}
+           "provenance": provenance(profile, list(seeds), backend),
+           "rows": rows}
     return write_atomic(out_dir / f"{table}.json", json.dumps(doc, indent=1) + "\n")
 
 
@@ -271,8 +282,9 @@ def render_table(doc: dict, link: bool = False) -> str:
     v = p["versions"]
     versions = f"TF {v.get('tensorflow', '?')} / Keras {v.get('keras', '?')}"
     where = describe_machine(p) if "isa" in p else f"{p['cpu']} ({p['cores']} cores), {versions}"
-    lines += [f"{source}profile `{p['profile']}`, seeds {p['seeds']}, commit `{p['commit']}`, "
-              f"{p['utc']}, {where}", ""]
+    backend = f", sweep backend `{p['sweep_backend']}`" if "sweep_backend" in p else ""
+    lines += [f"{source}profile `{p['profile']}`, seeds {p['seeds']}{backend}, "
+              f"commit `{p['commit']}`, {p['utc']}, {where}", ""]
     lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in doc["rows"]]
     return "\n".join(lines) + "\n"

@@ -29,6 +29,25 @@ def test_record_writes_rows_and_provenance(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # the temp file was renamed away
 
 
+def test_record_stores_the_sweep_backend(tmp_path, monkeypatch):
+    monkeypatch.delenv("COMPRESS_BACKEND", raising=False)
+    results.record("a_table", [{"acc": 0.5}], directory=tmp_path)
+    assert json.loads((tmp_path / "a_table.json").read_text())["provenance"]["sweep_backend"] \
+        == "serial"
+    monkeypatch.setenv("COMPRESS_BACKEND", "ray")
+    results.record("a_table", [{"acc": 0.5}], directory=tmp_path)
+    assert json.loads((tmp_path / "a_table.json").read_text())["provenance"]["sweep_backend"] \
+        == "ray"
+    results.record("a_table", [{"acc": 0.5}], directory=tmp_path, backend="serial")
+    assert json.loads((tmp_path / "a_table.json").read_text())["provenance"]["sweep_backend"] \
+        == "serial"
+    text = results.markdown(tmp_path / "a_table.json")
+    assert "seeds [0], sweep backend `serial`, commit" in text
+    with pytest.raises(ValueError, match="backend must be one of"):
+        results.record("b_table", [{"acc": 0.5}], directory=tmp_path, backend="dask")
+    assert not (tmp_path / "b_table.json").exists()
+
+
 def test_record_replaces_table_so_profiles_never_mix(tmp_path):
     _record_two(tmp_path)
     results.record("a_table", [{"acc": 0.5}], profile="quick", directory=tmp_path)

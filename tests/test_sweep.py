@@ -1,0 +1,161 @@
+"""compress_lib.sweep: serial and Ray backends give identical rows, in order, and fail loudly."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compress_lib import sweep as sw
+
+TESTS = Path(__file__).resolve().parent
+CONFIGS = [{"seed": 0, "width": 16}, {"seed": 1, "width": 16}, {"seed": 0, "width": 32},
+           {"seed": 2, "width": 8}]
+
+
+def train_tiny(cfg: dict) -> dict:
+    """One epoch of a one-hidden-layer MLP on 300 bundled MNIST images: accuracy and loss."""
+    from compress_lib import data
+    from compress_lib import models
+
+    (x, y), test = data.load_mnist(flatten=True, n_train=300, n_test=200)
+    model = models.mlp((cfg["width"],))
+    history = models.train(model, (x, y), epochs=1, batch_size=32, progress=False)
+    return {"seed": cfg["seed"], "width": cfg["width"],
+            "accuracy": models.accuracy(model, test), "loss": history.history["loss"][-1]}
+
+
+def train_or_die_once(cfg: dict) -> dict:
+    """train_tiny, except that a configuration with a marker kills its worker on the first try."""
+    marker = Path(cfg.get("marker", os.devnull))
+    if "marker" in cfg and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os._exit(1)
+    return train_tiny(cfg)
+
+
+def fail_on_width_32(cfg: dict) -> dict:
+    """Raise for the configuration of width 32, return a row otherwise."""
+    if cfg["width"] == 32:
+        raise ArithmeticError("width 32 is not allowed here")
+    return {"width": cfg["width"]}
+
+
+@pytest.fixture(scope="module")
+def serial_rows():
+    """The serial sweep's rows, with TensorFlow op determinism on (config.setup)."""
+    from compress_lib import config
+
+    config.setup(seed=0, verbose=False)
+    return sw.sweep(train_tiny, CONFIGS, backend="serial")
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """One local 2-CPU Ray for the module (workers import this file), shut down after it."""
+    if os.environ.get("CI"):
+        import ray
+    else:
+        ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    path = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    yield ray
+    ray.shutdown()
+
+
+def test_serial_rows_come_in_configuration_order(serial_rows):
+    assert [(r["seed"], r["width"]) for r in serial_rows] == \
+        [(c["seed"], c["width"]) for c in CONFIGS]
+    assert serial_rows[0] != serial_rows[1]  # the seed matters, so the rows can tell it apart
+
+
+def test_serial_rerun_is_bit_identical(serial_rows):
+    assert sw.sweep(train_tiny, CONFIGS[::-1], backend="serial") == serial_rows[::-1]
+
+
+def test_ray_rows_are_bit_identical_to_serial(serial_rows, ray_session, capsys):
+    rows = sw.sweep(train_tiny, CONFIGS, backend="ray", desc="tiny MLPs")
+    assert rows == serial_rows  # == on floats: bit-identical accuracies and losses
+    assert "tiny MLPs: 100%" in capsys.readouterr().out
+    assert ray_session.is_initialized()  # the caller's Ray is left running
+
+
+def test_killed_worker_is_retried_with_the_same_rows(serial_rows, ray_session, tmp_path):
+    marker = tmp_path / "died_once"
+    configs = [{**c, "marker": str(marker)} if i == 1 else c for i, c in enumerate(CONFIGS)]
+    rows = sw.sweep(train_or_die_once, configs, backend="ray")
+    assert marker.exists() and int(marker.read_text()) != os.getpid()  # a worker died
+    assert rows == serial_rows
+
+
+@pytest.mark.parametrize("backend", ["serial", "ray"])
+def test_a_failing_configuration_is_named_with_its_traceback(backend, request):
+    if backend == "ray":
+        request.getfixturevalue("ray_session")
+    with pytest.raises(sw.SweepError) as info:
+        sw.sweep(fail_on_width_32, CONFIGS, backend=backend)
+    text = str(info.value)
+    assert "configuration 2 {'seed': 0, 'width': 32} failed" in text
+    assert "Traceback" in text and "in fail_on_width_32" in text
+    assert "ArithmeticError: width 32 is not allowed here" in text
+
+
+def test_a_row_that_is_not_a_dict_is_an_error():
+    with pytest.raises(sw.SweepError, match="must return a result row"):
+        sw.sweep(len, [{"seed": 0}])
+
+
+def test_backend_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(sw.BACKEND_ENV, raising=False)
+    assert sw.backend_name() == "serial"
+    monkeypatch.setenv(sw.BACKEND_ENV, "ray")
+    assert sw.backend_name() == "ray" and sw.backend_name("serial") == "serial"
+    monkeypatch.setenv(sw.BACKEND_ENV, "dask")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        sw.backend_name()
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"configs": []}, ValueError),
+    ({"configs": {"seed": 0}}, TypeError),
+    ({"configs": [{"seed": 0}, 3]}, TypeError),
+    ({"configs": [{"seed": -1}]}, ValueError),
+    ({"configs": [{"seed": 0.5}]}, TypeError),
+    ({"backend": "threads"}, ValueError),
+    ({"backend": 1}, TypeError),
+    ({"fn": "train_tiny"}, TypeError),
+    ({"cpus_per_task": 0}, ValueError),
+    ({"cpus_per_task": 1.5}, TypeError),
+    ({"desc": None}, TypeError),
+])
+def test_bad_input(kwargs, error):
+    args = {"fn": fail_on_width_32, "configs": [{"seed": 0, "width": 8}], **kwargs}
+    with pytest.raises(error):
+        sw.sweep(**args)
+
+
+def test_the_environment_chooses_ray_which_starts_on_demand(ray_session, tmp_path):
+    script = tmp_path / "ray_sweep.py"
+    script.write_text(
+        "import os\nfrom compress_lib import sweep\n\n"
+        "def row(cfg):\n    return {'seed': cfg['seed'], 'pid': os.getpid()}\n\n"
+        "rows = sweep.sweep(row, [{'seed': 3}, {'seed': 4}], desc='on demand')\n"
+        "print([r['seed'] for r in rows], all(r['pid'] != os.getpid() for r in rows))\n")
+    env = {**os.environ, sw.BACKEND_ENV: "ray"}
+    env.pop("RAY_ADDRESS", None)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout
+    assert "on demand: 100%" in out and out.rstrip().endswith("[3, 4] True")
+
+
+def die(cfg: dict) -> dict:
+    """Kill the worker process that runs it, on every try."""
+    os._exit(1)
+
+
+def test_a_worker_that_dies_on_every_try_fails_the_sweep(ray_session, monkeypatch):
+    monkeypatch.setattr(sw, "MAX_RETRIES", 0)  # one death is enough
+    with pytest.raises(sw.SweepError, match=r"configuration 0 \{'seed': 5\} failed"):
+        sw.sweep(die, [{"seed": 5}], backend="ray")
