@@ -140,14 +140,14 @@ def _versions() -> dict[str, str]:
 
 
 def provenance(profile: str, seeds: list[int], backend: str | None = None) -> dict:
-    """Where and how a table was produced: commit, time, profile, seeds, sweep backend, machine.
+    """Where and how a table was produced: commit, time, profile, seeds, machine, and the
+    backend of compress_lib.sweep when a sweep made the rows (`backend` given).
 
-    `sweep_backend` is the backend of compress_lib.sweep (`backend`, else $COMPRESS_BACKEND,
-    else 'serial'); `machine()` describes the calling process's machine, not Ray's workers.
+    `machine()` describes the calling process's machine, not Ray's workers.
     """
+    sweep = {} if backend is None else {"sweep_backend": backend_name(backend)}
     return {"commit": _git_commit(), "utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "profile": profile, "seeds": list(seeds), "sweep_backend": backend_name(backend),
-            **machine()}
+            "profile": profile, "seeds": list(seeds), **sweep, **machine()}
 
 
 def _umask() -> int:
@@ -229,12 +229,12 @@ def record(table: str, rows: list[dict], *, title: str = "", notebook: str = "",
            directory: str | os.PathLike | None = None, backend: str | None = None) -> Path:
     """Write results/<table>.json atomically (replacing the table) and return its path.
 
-    `backend` names the sweep backend that made the rows (default: sweep.backend_name()).
+    `backend` names the compress_lib.sweep backend that made the rows (None: no sweep).
     """
     if not isinstance(table, str) or not _TABLE_NAME.match(table):
         raise ValueError(f"table must match [a-z0-9_]+ (used as a file name), got {table!r}")
     _check_rows(rows)
-    backend = backend_name(backend)
+    backend = None if backend is None else backend_name(backend)
     profile = get_profile(profile).name
     out_dir = Path(directory) if directory is not None else results_dir(profile)
     out_dir.mkdir(parents=True, exist_ok=True)

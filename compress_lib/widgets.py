@@ -73,8 +73,9 @@ class Explorer(widgets.VBox):
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """The widget view, with a note instead of the repr for viewers without a kernel."""
         bundle = super()._repr_mimebundle_(**kwargs)
-        settings = ", ".join(f"{name} = {value:g}" if isinstance(value, float) else
-                             f"{name} = {value}" for name, value in self.values.items())
+        settings = ", ".join(f"{c.description or name} = {c.value:g}" if isinstance(c.value, float)
+                             else f"{c.description or name} = {c.value}"
+                             for name, c in self.controls.items())
         bundle["text/plain"] = (f"Interactive explorer ({settings}): it needs a running kernel; "
                                 "run the notebook in JupyterLab to move its controls.")
         return bundle

@@ -29,13 +29,13 @@ def test_record_writes_rows_and_provenance(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # the temp file was renamed away
 
 
-def test_record_stores_the_sweep_backend(tmp_path, monkeypatch):
-    monkeypatch.delenv("COMPRESS_BACKEND", raising=False)
-    results.record("a_table", [{"acc": 0.5}], directory=tmp_path)
-    assert json.loads((tmp_path / "a_table.json").read_text())["provenance"]["sweep_backend"] \
-        == "serial"
+def test_record_stores_the_sweep_backend_only_for_a_sweep(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPRESS_BACKEND", "ray")
-    results.record("a_table", [{"acc": 0.5}], directory=tmp_path)
+    results.record("a_table", [{"acc": 0.5}], directory=tmp_path)  # rows made without sweep
+    assert "sweep_backend" not in json.loads((tmp_path / "a_table.json").read_text())[
+        "provenance"]
+    assert "sweep backend" not in results.markdown(tmp_path / "a_table.json")
+    results.record("a_table", [{"acc": 0.5}], directory=tmp_path, backend="ray")
     assert json.loads((tmp_path / "a_table.json").read_text())["provenance"]["sweep_backend"] \
         == "ray"
     results.record("a_table", [{"acc": 0.5}], directory=tmp_path, backend="serial")

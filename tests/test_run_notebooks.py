@@ -138,3 +138,15 @@ def test_stored_notebooks_show_each_progress_bar_once(path):
         kinds = [(o.output_type, o.get("name")) for o in cell.get("outputs", [])]
         repeats = [a for a, b in zip(kinds, kinds[1:], strict=False) if a == b and a[0] == "stream"]
         assert not repeats, (index, repeats)
+
+
+def test_stored_widget_outputs_keep_only_their_note():
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    outputs = [{"output_type": "display_data", "metadata": {},
+                "data": {run_notebooks.WIDGET_VIEW: view, "text/plain": "Interactive explorer"}},
+               {"output_type": "display_data", "metadata": {},
+                "data": {run_notebooks.WIDGET_VIEW: view}},
+               {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBOR"}}]
+    kept = run_notebooks.drop_widget_views(outputs)
+    assert [o["data"] for o in kept] == [{"text/plain": "Interactive explorer"},
+                                         {"image/png": "iVBOR"}]

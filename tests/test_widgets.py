@@ -132,9 +132,10 @@ def test_explorer_stored_copy_shows_a_note_with_the_settings():
     import ipywidgets
 
     explorer = widgets.Explorer(lambda t, k: None, t=ipywidgets.SelectionSlider(
-        options=widgets.TEMPERATURES, value=4), k=ipywidgets.Dropdown(options=["fc1", "fc2"]))
+        options=widgets.TEMPERATURES, value=4, description="T"),
+        k=ipywidgets.Dropdown(options=["fc1", "fc2"]))
     bundle = explorer._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.model_id
-    assert bundle["text/plain"].startswith("Interactive explorer (t = 4, k = fc1): it needs a "
-                                           "running kernel")
+    assert bundle["text/plain"].startswith("Interactive explorer (T = 4, k = fc1): it needs a "
+                                           "running kernel")  # labels as shown, else names
 

@@ -44,6 +44,8 @@ CELL_TIMEOUT_S = 1800  # a cell running longer than this is treated as hung and 
 CPP_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\).*|"
                      r"[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] .*)$\n?", re.MULTILINE)
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+DISPLAYS = ("display_data", "execute_result")
 CARRIAGE_RETURN = re.compile(r"[^\n]*\r(?=[^\n])")  # a line's text up to its last '\r'
 
 
@@ -57,6 +59,14 @@ def strip_cpp_logs(outputs: list) -> list:
                 continue
         kept.append(out)
     return kept
+
+
+def drop_widget_views(outputs: list) -> list:
+    """Keep only the text of widget outputs: without the kernel that made them, JupyterLab
+    would show "model not found" where the text (an explorer's note) says what to do."""
+    for out in outputs:
+        out.get("data", {}).pop(WIDGET_VIEW, None)
+    return [out for out in outputs if out.get("output_type") not in DISPLAYS or out["data"]]
 
 
 def coalesce_streams(outputs: list) -> list:
@@ -91,8 +101,8 @@ def find_notebooks(selector: str | None = None, folder: Path | None = None) -> l
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop papermill's injected cell, run metadata and C++ log lines; merge progress-bar
-    redraws; renumber counts."""
+    """Drop papermill's injected cell, run metadata, C++ log lines and widget views; merge
+    progress-bar redraws; renumber counts."""
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     nb.metadata = nbformat.NotebookNode(
         {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA})
@@ -103,7 +113,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
-            cell.outputs = coalesce_streams(strip_cpp_logs(cell.outputs))
+            cell.outputs = drop_widget_views(coalesce_streams(strip_cpp_logs(cell.outputs)))
             for out in cell.get("outputs", []):
                 if "execution_count" in out:
                     out["execution_count"] = count

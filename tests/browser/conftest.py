@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -114,17 +115,24 @@ class Lab:
             self.log.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C, so that pytest still runs the fixtures' teardown."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     """A running JupyterLab over a fresh copy of the notebooks; stopped, kernels and all, after."""
     root = tmp_path_factory.mktemp("lab") / "notebooks"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     server = Lab(root)
+    stop_on_term = signal.signal(signal.SIGTERM, _interrupt)  # teardown runs on SIGTERM too
     try:
         server.wait_ready()
         yield server
     finally:
         server.stop()
+        signal.signal(signal.SIGTERM, stop_on_term)
     deadline = time.monotonic() + 20
     while server.kernel_processes() and time.monotonic() < deadline:
         time.sleep(0.5)
