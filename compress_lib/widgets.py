@@ -32,11 +32,12 @@ from compress_lib._checks import check_number
 from compress_lib._checks import check_positive
 from compress_lib.config import fds_muted
 
-__all__ = ["Explorer", "TEMPERATURES", "bits_explorer", "bits_panel", "compare_blocks",
+__all__ = ["Explorer", "NOTE", "TEMPERATURES", "bits_explorer", "bits_panel", "compare_blocks",
            "compression_explorer", "compression_panel", "kd_explorer", "mobilenet_v2_explorer",
            "sparsity_explorer", "sparsity_panel", "temperature_explorer"]
 
 
+NOTE = "Interactive explorer"  # how a stored explorer's note begins
 _DRAW_LOCK = threading.Lock()  # pyplot's figure list is global: one explorer draws at a time
 
 
@@ -76,7 +77,7 @@ class Explorer(widgets.VBox):
         settings = ", ".join(f"{c.description or name} = {c.value:g}" if isinstance(c.value, float)
                              else f"{c.description or name} = {c.value}"
                              for name, c in self.controls.items())
-        bundle["text/plain"] = (f"Interactive explorer ({settings}): it needs a running kernel; "
+        bundle["text/plain"] = (f"{NOTE} ({settings}): it needs a running kernel; "
                                 "run the notebook in JupyterLab to move its controls.")
         return bundle
 
