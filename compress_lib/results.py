@@ -234,7 +234,6 @@ def record(table: str, rows: list[dict], *, title: str = "", notebook: str = "",
     if not isinstance(table, str) or not _TABLE_NAME.match(table):
         raise ValueError(f"table must match [a-z0-9_]+ (used as a file name), got {table!r}")
     _check_rows(rows)
-    backend = None if backend is None else backend_name(backend)
     profile = get_profile(profile).name
     out_dir = Path(directory) if directory is not None else results_dir(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
