@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,reference,browser,book,ray
 NB ?=
+BACKEND ?=
 CSV ?=
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
@@ -23,8 +24,9 @@ $(STAMP): pyproject.toml tools/lab_overrides.json
 install: $(STAMP)
 
 ## Execute every notebook (or NB=02) in the full profile, store outputs, render results tables.
+## BACKEND=ray runs the notebooks' sweeps as Ray tasks (a local Ray, or the cluster at $RAY_ADDRESS).
 results: $(STAMP)
-	$(BIN)/python tools/run_notebooks.py --profile full $(if $(NB),--notebook $(NB))
+	$(if $(BACKEND),COMPRESS_BACKEND=$(BACKEND)) $(BIN)/python tools/run_notebooks.py --profile full $(if $(NB),--notebook $(NB))
 	$(BIN)/python -m compress_lib.results
 
 render: $(STAMP)

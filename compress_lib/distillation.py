@@ -16,6 +16,7 @@ from keras import ops
 from compress_lib import config
 from compress_lib import models
 from compress_lib._checks import check_callable
+from compress_lib._checks import check_choice
 from compress_lib._checks import check_fraction
 from compress_lib._checks import check_int
 from compress_lib._checks import check_label_range
@@ -24,9 +25,14 @@ from compress_lib._checks import check_model
 from compress_lib._checks import check_numeric
 from compress_lib._checks import check_positive
 from compress_lib.losses import kd_terms
+from compress_lib.losses import seed_kd_loss
 from compress_lib.models import MNIST_PIXELS
 
-__all__ = ["Distiller", "Jitter", "count_errors", "distill", "train_seeded", "with_jitter"]
+__all__ = ["STUDENT_LOSSES", "Distiller", "Jitter", "count_errors", "distill", "student_run",
+           "train_seeded", "with_jitter"]
+
+# the losses of student_run: cross-entropy from scratch, Hinton's kd_loss, the article's formula
+STUDENT_LOSSES = ("ce", "kd", "seed_kd")
 
 
 class Jitter(keras.layers.Layer):
@@ -207,3 +213,33 @@ def train_seeded(build: Callable[[], keras.Model], seed: int,
                 batch_size=batch_size, learning_rate=learning_rate, schedule="cosine",
                 progress=progress, loss_fn=loss_fn)
     return student
+
+
+def student_run(cfg: dict, build: Callable[[], keras.Model], data: tuple[np.ndarray, np.ndarray],
+                evals: dict[str, tuple[np.ndarray, np.ndarray]], teacher: keras.Model | None = None,
+                teacher_logits: np.ndarray | None = None, logits: bool = False) -> dict:
+    """One student of a sweep (compress_lib.sweep): train_seeded, then count errors per split.
+
+    cfg holds "seed", "epochs", "loss" (one of STUDENT_LOSSES) and optionally "T", "alpha",
+    "learning_rate"; "kd" and "seed_kd" need `teacher`. The row is cfg plus, for each name
+    in `evals`, "<name>_errors" and "<name>_accuracy" (and "<name>_logits" if `logits`).
+    Bind everything but cfg with functools.partial. Used by notebooks/03_distillation.ipynb.
+    """
+    loss = check_choice("cfg['loss']", cfg.get("loss"), STUDENT_LOSSES)
+    if loss != "ce" and teacher is None:
+        raise ValueError(f"loss {loss!r} distils: pass the teacher")
+    student = train_seeded(build, cfg["seed"], data, cfg["epochs"],
+                           None if loss == "ce" else teacher, teacher_logits,
+                           cfg.get("T", 20.0), cfg.get("alpha", 0.1),
+                           learning_rate=cfg.get("learning_rate", 1e-3),
+                           loss_fn=seed_kd_loss if loss == "seed_kd" else None)
+    row = dict(cfg)
+    for name, split in evals.items():
+        x, y = check_labelled(split, f"evals[{name!r}]")
+        z = models.predict_logits(student, x)
+        check_label_range(y, z.shape[-1])
+        right = z.argmax(axis=1) == y
+        row[f"{name}_errors"], row[f"{name}_accuracy"] = int(np.sum(~right)), float(np.mean(right))
+        if logits:
+            row[f"{name}_logits"] = z
+    return row

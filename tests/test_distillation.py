@@ -16,6 +16,7 @@ from compress_lib.distillation import Distiller  # noqa: E402
 from compress_lib.distillation import Jitter  # noqa: E402
 from compress_lib.distillation import count_errors  # noqa: E402
 from compress_lib.distillation import distill  # noqa: E402
+from compress_lib.distillation import student_run  # noqa: E402
 from compress_lib.distillation import train_seeded  # noqa: E402
 from compress_lib.distillation import with_jitter  # noqa: E402
 from compress_lib.losses import kd_loss  # noqa: E402
@@ -213,3 +214,52 @@ def test_seed_bars_draws_one_bar_per_group_and_a_dot_per_seed():
     with pytest.raises(ValueError, match="equal length"):
         plots.seed_bars(ax, [[1.0]], [0, 1])
     plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def small_mnist():
+    """400 training and 300 test images, and a one-epoch teacher's logits on the training ones."""
+    config.setup(seed=0, verbose=False)
+    train, test = data.load_mnist(flatten=True, n_train=400, n_test=300)
+    teacher = models.mlp((32,), name="teacher")
+    models.train(teacher, train, epochs=1, progress=False)
+    return train, test, teacher, models.predict_logits(teacher, train[0])
+
+
+def tiny_student() -> keras.Model:
+    return models.mlp((8,), name="tiny")
+
+
+def test_student_run_matches_train_seeded_and_count_errors(small_mnist):
+    train, test, teacher, logits = small_mnist
+    cfg = {"loss": "kd", "seed": 3, "epochs": 1, "T": 2.0, "alpha": 0.5, "learning_rate": 1e-2}
+    row = student_run(cfg, tiny_student, train, {"test": test, "train": train}, teacher, logits,
+                      logits=True)
+    ref = train_seeded(tiny_student, 3, train, 1, teacher, logits, 2.0, 0.5, learning_rate=1e-2)
+    assert row["test_errors"] == count_errors(ref, test)
+    assert row["train_errors"] == count_errors(ref, train)
+    assert row["test_accuracy"] == models.accuracy(ref, test)
+    assert np.array_equal(row["test_logits"], models.predict_logits(ref, test[0]))
+    assert {k: row[k] for k in cfg} == cfg  # the configuration comes back with the row
+
+
+def test_student_run_losses_differ_and_scratch_needs_no_teacher(small_mnist):
+    train, test, teacher, logits = small_mnist
+    runs = {loss: student_run({"loss": loss, "seed": 0, "epochs": 1}, tiny_student, train,
+                              {"test": test}, None if loss == "ce" else teacher, logits)
+            for loss in ("ce", "kd", "seed_kd")}
+    assert "test_logits" not in runs["ce"]
+    assert runs["kd"]["test_errors"] != runs["ce"]["test_errors"]  # distillation changes training
+    scratch = train_seeded(tiny_student, 0, train, 1)
+    assert runs["ce"]["test_errors"] == count_errors(scratch, test)
+
+
+@pytest.mark.parametrize("cfg, teacher, match", [
+    ({"loss": "mse", "seed": 0, "epochs": 1}, None, "cfg\\['loss'\\] must be one of"),
+    ({"seed": 0, "epochs": 1}, None, "must be one of"),
+    ({"loss": "kd", "seed": 0, "epochs": 1}, None, "pass the teacher"),
+])
+def test_student_run_bad_configuration(small_mnist, cfg, teacher, match):
+    train, test, _, logits = small_mnist
+    with pytest.raises(ValueError, match=match):
+        student_run(cfg, tiny_student, train, {"test": test}, teacher, logits)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from compress_lib import sweep as sw
@@ -148,6 +149,39 @@ def test_the_environment_chooses_ray_which_starts_on_demand(ray_session, tmp_pat
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
                          timeout=120, check=True).stdout
     assert "on demand: 100%" in out and out.rstrip().endswith("[3, 4] True")
+
+
+def bound_student_rows(backend: str) -> list[dict]:
+    """Notebook 03's three kinds of run (scratch, kd, the article's loss), a bound teacher."""
+    from functools import partial
+
+    from compress_lib import data
+    from compress_lib import distillation
+    from compress_lib import models
+
+    config_setup_quiet()
+    train, test = data.load_mnist(flatten=True, n_train=300, n_test=200)
+    teacher = models.mlp((24,), name="teacher")  # untrained: only its logits matter here
+    run = partial(distillation.student_run, build=partial(models.mlp, (8,)), data=train,
+                  evals={"test": test}, teacher=teacher,
+                  teacher_logits=models.predict_logits(teacher, train[0]), logits=True)
+    configs = [{"loss": loss, "seed": 1, "epochs": 1, "T": 2.0} for loss in ("ce", "kd", "seed_kd")]
+    return sw.sweep(run, configs, backend=backend)
+
+
+def config_setup_quiet() -> None:
+    """config.setup without its printed line (op determinism on)."""
+    from compress_lib import config
+
+    config.setup(seed=0, verbose=False)
+
+
+def test_student_runs_with_a_bound_teacher_are_identical_on_ray(ray_session):
+    serial, on_ray = bound_student_rows("serial"), bound_student_rows("ray")
+    assert [r["loss"] for r in on_ray] == ["ce", "kd", "seed_kd"]
+    for a, b in zip(serial, on_ray, strict=True):
+        logits_a, logits_b = a.pop("test_logits"), b.pop("test_logits")
+        assert a == b and np.array_equal(logits_a, logits_b)
 
 
 def die(cfg: dict) -> dict:
