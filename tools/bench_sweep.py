@@ -3,16 +3,16 @@
     python tools/bench_sweep.py                       # quick profile, 1, 2, 4, ... usable CPUs
     python tools/bench_sweep.py --workers 1,2 --rounds 2 --epochs 3
 
-The sweep distils 784-16-10 students from a small teacher's cached logits
-(`distillation.train_seeded`), one configuration per (T, alpha, seed), on the profile's
-MNIST subset. The teacher is trained once here and saved to a temporary folder that the
-workers read, so this runs on one machine (a cluster would need a shared folder). Each
-round runs the serial backend in this process and then every worker count, each on a
-fresh local Ray with that many CPUs (`ray.init(num_cpus=workers)`, one CPU per task), so
-that all settings share the machine's state. The times include each worker's start
-(importing TensorFlow) but not Ray's own start. The table reports the median wall time per
-setting, the speedup over one worker, the efficiency (speedup / workers), the core-seconds
-spent, and whether every run gave rows identical to the serial run's.
+The sweep is notebook 03's: `distillation.student_run` distils 784-16-10 students from a
+small teacher's cached logits, one configuration per (T, alpha, seed), on the profile's
+MNIST subset, with the data and the teacher bound by functools.partial (Ray ships them to
+the workers once, through its object store). Each round runs the serial backend in this
+process and then every worker count, each on a fresh local Ray with that many CPUs
+(`ray.init(num_cpus=workers)`, one CPU per task), so that all settings share the machine's
+state. The times include each worker's start (importing TensorFlow) but not Ray's own
+start. The table reports the median wall time per setting, the speedup over one worker, the
+efficiency (speedup / workers), the core-seconds spent, and whether every run gave rows
+identical to the serial run's.
 """
 
 from __future__ import annotations
@@ -23,11 +23,7 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
-
-import numpy as np
 
 from compress_lib import config
 from compress_lib import data
@@ -39,39 +35,27 @@ from compress_lib import tables
 T_VALUES = (1.0, 2.0, 4.0, 8.0, 20.0)  # notebook 03's SWEEP_T (full profile), at alpha 0.5
 
 
-def distil_tiny(cfg: dict) -> dict:
-    """One configuration: distil a 784-16-10 student at (T, alpha, seed); its test accuracy."""
-    import keras
-
-    (x, y), test = data.load_mnist(flatten=True, n_train=cfg["n_train"], n_test=cfg["n_test"])
-    teacher = keras.models.load_model(Path(cfg["folder"]) / "teacher.keras")
-    logits = np.load(Path(cfg["folder"]) / "teacher_logits.npy")
-    build = functools.partial(models.mlp, (16,), name="tiny_16")
-    student = distillation.train_seeded(build, cfg["seed"], (x, y), cfg["epochs"], teacher,
-                                        logits, cfg["T"], cfg["alpha"], learning_rate=1e-2)
-    return {"T": cfg["T"], "alpha": cfg["alpha"], "seed": cfg["seed"],
-            "test_accuracy": models.accuracy(student, test)}
-
-
-def make_teacher(folder: Path, profile: config.Profile) -> None:
-    """Train a 784-256-10 teacher for one epoch; save it and its training-set logits."""
-    (x, y), _ = data.load_mnist(flatten=True, n_train=profile.n_train, n_test=profile.n_test)
+def bound_run(profile: config.Profile) -> functools.partial:
+    """student_run with the data and a one-epoch 784-256-10 teacher (and its logits) bound."""
+    train, test = data.load_mnist(flatten=True, n_train=profile.n_train, n_test=profile.n_test)
     config.set_seed(0)
     teacher = models.mlp((256,), name="teacher_256")
-    models.train(teacher, (x, y), epochs=1, progress=False)
-    teacher.save(folder / "teacher.keras")
-    np.save(folder / "teacher_logits.npy", models.predict_logits(teacher, x))
+    models.train(teacher, train, epochs=1, progress=False)
+    return functools.partial(distillation.student_run,
+                             build=functools.partial(models.mlp, (16,), name="tiny_16"),
+                             data=train, evals={"test": test}, teacher=teacher,
+                             teacher_logits=models.predict_logits(teacher, train[0]))
 
 
-def grid(folder: Path, profile: config.Profile, seeds: int, epochs: int) -> list[dict]:
+def grid(seeds: int, epochs: int) -> list[dict]:
     """The configurations: every T at alpha 0.5 and alpha 0.1, 0.9 at T 1, for each seed."""
     settings = [(t, 0.5) for t in T_VALUES] + [(1.0, 0.1), (1.0, 0.9)]
-    return [{"T": t, "alpha": a, "seed": s, "epochs": epochs, "folder": str(folder),
-             "n_train": profile.n_train, "n_test": profile.n_test}
-            for t, a in settings for s in range(seeds)]
+    return [{"loss": "kd", "T": t, "alpha": a, "seed": s, "epochs": epochs,
+             "learning_rate": 1e-2} for t, a in settings for s in range(seeds)]
 
 
-def timed_run(configs: list[dict], workers: int) -> tuple[float, list[dict]]:
+def timed_run(run: functools.partial, configs: list[dict], workers: int
+              ) -> tuple[float, list[dict]]:
     """Wall seconds and rows of one sweep: serial when workers is 0, else on a fresh Ray."""
     import ray
 
@@ -80,7 +64,7 @@ def timed_run(configs: list[dict], workers: int) -> tuple[float, list[dict]]:
                  logging_level=logging.WARNING)
     try:
         start = time.perf_counter()
-        rows = sw.sweep(distil_tiny, configs, backend="ray" if workers else "serial",
+        rows = sw.sweep(run, configs, backend="ray" if workers else "serial",
                         desc=f"{workers or 'serial'} workers")
         return time.perf_counter() - start, rows
     finally:
@@ -125,18 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     counts = [0, *worker_counts(args.workers)]
     times: dict[int, list[float]] = {w: [] for w in counts}
     identical = dict.fromkeys(counts, True)
-    with tempfile.TemporaryDirectory() as folder:
-        make_teacher(Path(folder), profile)
-        configs = grid(Path(folder), profile, args.seeds, args.epochs)
-        print(f"{len(configs)} configurations, profile {profile.name}, {args.epochs} epoch(s) "
-              f"each; machine: {len(os.sched_getaffinity(0))} usable CPUs")
-        serial_rows = None
-        for _ in range(args.rounds):
-            for w in counts:
-                seconds, rows = timed_run(configs, w)
-                serial_rows = serial_rows or rows
-                times[w].append(seconds)
-                identical[w] &= rows == serial_rows
+    run, configs = bound_run(profile), grid(args.seeds, args.epochs)
+    print(f"{len(configs)} configurations, profile {profile.name}, {args.epochs} epoch(s) "
+          f"each; machine: {len(os.sched_getaffinity(0))} usable CPUs")
+    serial_rows = None
+    for _ in range(args.rounds):
+        for w in counts:
+            seconds, rows = timed_run(run, configs, w)
+            serial_rows = serial_rows or rows
+            times[w].append(seconds)
+            identical[w] &= rows == serial_rows
     print(report(times, identical))
     return 0 if all(identical.values()) else 1
 
