@@ -5,13 +5,16 @@ The three stages live in their own modules: pruning (`pruning.gradual_prune`,
 `quantization.kmeans_quantize` with `keep_zeros`) and the storage format with exact bit
 accounting (`coding.encode_layer`, `coding.compressed_size`). This module chains them: it
 shares each layer's weights with its own bit width, encodes a Keras model layer by layer,
-and rebuilds a fresh model from the code alone. Taught in notebooks/06_mnist_case_study.ipynb.
+and rebuilds a fresh model from the code alone; its grids of independent runs
+(`search_codes`, `compression_grid`) go through `sweep.sweep`, serially or on Ray. Taught in
+notebooks/06_mnist_case_study.ipynb.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
+from functools import partial
 
 import keras
 import numpy as np
@@ -21,6 +24,7 @@ from compress_lib import graph
 from compress_lib import models
 from compress_lib import pruning
 from compress_lib import ptq
+from compress_lib import sweep
 from compress_lib._checks import check_callable
 from compress_lib._checks import check_fraction
 from compress_lib._checks import check_int
@@ -29,7 +33,7 @@ from compress_lib._checks import check_model
 from compress_lib._checks import check_number
 
 __all__ = ["beside_paper", "compression_grid", "decode", "encode", "one_shot", "ramp",
-           "share_weights", "sweep"]
+           "search_codes", "share_weights"]
 
 
 def _check_bits(model: keras.Model, bits: dict[str, int]) -> list[str]:
@@ -152,32 +156,53 @@ def beside_paper(size_rows: list[dict], paper: dict[str, tuple]) -> list[dict]:
     return rows
 
 
-def sweep(pruned: keras.Model, bits_options: Sequence[dict[str, int]],
-          index_bits: Sequence[int], data: tuple[np.ndarray, np.ndarray],
-          test_data: tuple[np.ndarray, np.ndarray], epochs: int = 1, progress: bool = True
-          ) -> list[dict]:
+def _code_option(cfg: dict, pruned: keras.Model, index_bits: Sequence[int],
+                 data: tuple[np.ndarray, np.ndarray] | None,
+                 test_data: tuple[np.ndarray, np.ndarray], epochs: int = 1) -> dict:
+    """One bits option of search_codes (a sweep configuration {"bits": layer name -> bits}).
+
+    Shares and fine-tunes a copy of `pruned` once (no bar), then encodes it at every index width:
+    {"rows": one row per width, as search_codes returns them}.
+    """
+    bits = cfg["bits"]
+    shared, books = share_weights(pruned, bits, data, epochs, progress=False)
+    error = 100 * (1 - models.accuracy(shared, test_data))
+    rows = []
+    for width in index_bits:
+        codes = encode(shared, books, bits, width)
+        total = coding.compressed_size(codes)[-1]
+        rows.append({"bits": dict(bits), "index_bits": width, "error_pct": error,
+                     "compressed_bytes": total["compressed_bytes"], "ratio": total["ratio"],
+                     "shared": shared, "codes": codes})
+    return {"rows": rows}
+
+
+def search_codes(pruned: keras.Model, bits_options: Sequence[dict[str, int]],
+                 index_bits: Sequence[int], data: tuple[np.ndarray, np.ndarray],
+                 test_data: tuple[np.ndarray, np.ndarray], epochs: int = 1, progress: bool = True,
+                 backend: str | None = None) -> list[dict]:
     """Stages 2-3 for every bits option (shared and fine-tuned once) and index width.
 
     Rows {"bits", "index_bits", "error_pct" (on test_data), "compressed_bytes", "ratio",
-    "shared", "codes"}; used to choose the code of notebooks/06_mnist_case_study.ipynb.
+    "shared", "codes"}, bits-option-major; each option is one sweep.sweep configuration
+    (seed 0, `backend`; `progress`: a bar over the options). Used to choose the code of
+    notebooks/06_mnist_case_study.ipynb.
     """
+    check_model(pruned, built=True)
     if not isinstance(bits_options, list | tuple) or not bits_options:
         raise ValueError("bits_options must be a non-empty list of dicts (layer name -> bits)")
+    for bits in bits_options:
+        _check_bits(pruned, bits)
     widths = [check_int(f"index_bits[{i}]", b, 1, 16) for i, b in enumerate(index_bits)]
     if not widths:
         raise ValueError("index_bits must hold at least one width")
-    test_data = check_labelled(test_data, "test_data")
-    rows = []
-    for bits in bits_options:
-        shared, books = share_weights(pruned, bits, data, epochs, progress=progress)
-        error = 100 * (1 - models.accuracy(shared, test_data))
-        for width in widths:
-            codes = encode(shared, books, bits, width)
-            total = coding.compressed_size(codes)[-1]
-            rows.append({"bits": dict(bits), "index_bits": width, "error_pct": error,
-                         "compressed_bytes": total["compressed_bytes"], "ratio": total["ratio"],
-                         "shared": shared, "codes": codes})
-    return rows
+    epochs = check_int("epochs", epochs, low=0)
+    data = check_labelled(data) if epochs else data
+    run = partial(_code_option, pruned=pruned, index_bits=widths, data=data,
+                  test_data=check_labelled(test_data, "test_data"), epochs=epochs)
+    options = sweep.sweep(run, [{"bits": dict(bits)} for bits in bits_options], backend,
+                          desc="codebook widths" if progress else None)
+    return [row for option in options for row in option["rows"]]
 
 
 def ramp(target: dict[str, float], steps: int) -> list[dict[str, float]]:
@@ -222,26 +247,32 @@ def _grid_axis(name: str, values: Sequence, check: Callable) -> list:
     return checked
 
 
+def _grid_point(cfg: dict, model: keras.Model, data: tuple[np.ndarray, np.ndarray],
+               index_bits: int = 5) -> dict:
+    """One compression_grid row: one_shot at cfg's "sparsity" and "bits", accuracy and size."""
+    shared, codes = one_shot(model, cfg["sparsity"], cfg["bits"], index_bits)
+    total = coding.compressed_size(codes)[-1]
+    return {"sparsity": cfg["sparsity"], "bits": cfg["bits"],
+            "accuracy": models.accuracy(shared, data),
+            "compressed_bytes": total["compressed_bytes"],
+            "original_bytes": total["original_bytes"], "ratio": total["ratio"]}
+
+
 def compression_grid(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
-                     sparsities: Sequence[float], bits: Sequence[int], index_bits: int = 5
-                     ) -> list[dict]:
+                     sparsities: Sequence[float], bits: Sequence[int], index_bits: int = 5,
+                     backend: str | None = None) -> list[dict]:
     """one_shot at every (sparsity, bits): test accuracy and P+Q+H size, one row per pair.
 
     Rows {"sparsity", "bits", "accuracy", "compressed_bytes", "original_bytes", "ratio"} in
-    sparsity-major order (coding.compressed_size's total row); the static view beside the
-    sparsity x bits explorer of notebooks/06_mnist_case_study.ipynb (plots.compression_grid).
+    sparsity-major order (coding.compressed_size's total row), each pair a sweep.sweep
+    configuration run by `backend`; the static view beside the sparsity x bits
+    explorer of notebooks/06_mnist_case_study.ipynb (plots.compression_grid).
     """
     check_model(model, built=True)
     data = check_labelled(data)
     sparsities = _grid_axis("sparsities", sparsities, check_fraction)
     bits = _grid_axis("bits", bits, lambda name, b: check_int(name, b, 2, 16))
     index_bits = check_int("index_bits", index_bits, 1, 16)
-    rows = []
-    for s in sparsities:
-        for b in bits:
-            shared, codes = one_shot(model, s, b, index_bits)
-            total = coding.compressed_size(codes)[-1]
-            rows.append({"sparsity": s, "bits": b, "accuracy": models.accuracy(shared, data),
-                         "compressed_bytes": total["compressed_bytes"],
-                         "original_bytes": total["original_bytes"], "ratio": total["ratio"]})
-    return rows
+    run = partial(_grid_point, model=model, data=data, index_bits=index_bits)
+    return sweep.sweep(run, [{"sparsity": s, "bits": b} for s in sparsities for b in bits],
+                       backend, desc="sparsity x bits")

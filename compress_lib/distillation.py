@@ -228,14 +228,16 @@ def student_run(cfg: dict, build: Callable[[], keras.Model], data: tuple[np.ndar
     loss = check_choice("cfg['loss']", cfg.get("loss"), STUDENT_LOSSES)
     if loss != "ce" and teacher is None:
         raise ValueError(f"loss {loss!r} distils: pass the teacher")
+    if not isinstance(evals, dict) or not evals:
+        raise TypeError(f"evals must be a non-empty dict of name -> (x, y), got {evals!r:.60}")
+    evals = {name: check_labelled(split, f"evals[{name!r}]") for name, split in evals.items()}
     student = train_seeded(build, cfg["seed"], data, cfg["epochs"],
                            None if loss == "ce" else teacher, teacher_logits,
                            cfg.get("T", 20.0), cfg.get("alpha", 0.1),
                            learning_rate=cfg.get("learning_rate", 1e-3),
                            loss_fn=seed_kd_loss if loss == "seed_kd" else None)
     row = dict(cfg)
-    for name, split in evals.items():
-        x, y = check_labelled(split, f"evals[{name!r}]")
+    for name, (x, y) in evals.items():
         z = models.predict_logits(student, x)
         check_label_range(y, z.shape[-1])
         right = z.argmax(axis=1) == y

@@ -6,7 +6,8 @@ Keras 3 piece (the side-by-side run against TF-MOT is in compress_lib.reference)
 on the kernels as a Keras constraint, which the optimizer applies inside the compiled train
 step after every update, so pruned weights stay exactly zero. Layer choice, copies and
 rebuilt smaller models go through compress_lib.graph (Sequential, functional and nested).
-Introduced in notebooks/04_pruning.ipynb.
+Notebook 04's repeated runs (sensitivity scan, allocation curve, the three methods, Han et
+al.'s recipe per seed) go through compress_lib.sweep. Introduced in notebooks/04_pruning.ipynb.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from collections.abc import Sequence
+from functools import partial
 
 import keras
 import numpy as np
 
 from compress_lib import graph
+from compress_lib import sweep
 from compress_lib._checks import check_array
 from compress_lib._checks import check_bool
 from compress_lib._checks import check_callable
@@ -38,10 +41,11 @@ from compress_lib.models import lenet_300_100
 from compress_lib.models import progress as progress_bar
 from compress_lib.models import train
 
-__all__ = ["PASS_THROUGH", "PRUNABLE", "STRUCTURED", "ConstantSparsity", "MaskConstraint",
-           "PolynomialDecay", "PruningCallback", "Schedule", "allocation_curve", "apply_masks",
-           "compute_masks", "get_masks", "global_masks", "gradual_prune", "han_baseline",
-           "iterative_prune", "keep_units", "magnitude_mask", "n_pruned", "nm_mask", "prune",
+__all__ = ["METHODS", "PASS_THROUGH", "PRUNABLE", "STRUCTURED", "ConstantSparsity",
+           "MaskConstraint", "PolynomialDecay", "PruningCallback", "Schedule", "allocation_curve",
+           "apply_masks", "compute_masks", "copy_with_l2", "get_masks", "global_masks",
+           "gradual_prune", "han_baseline", "han_run", "iterative_prune", "keep_units",
+           "kept_fraction", "magnitude_mask", "method_run", "n_pruned", "nm_mask", "prune",
            "sensitivity_scan", "set_mask", "sparsity_table", "strip", "structured_prune",
            "unit_scores"]
 
@@ -52,6 +56,7 @@ PASS_THROUGH = (keras.layers.Dropout, keras.layers.Activation, keras.layers.ReLU
                 keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D,
                 keras.layers.Identity)
 NORMS = ("l1", "l2")
+METHODS = ("one-shot", "gradual", "iterative")  # the ways to a sparsity that method_run compares
 _NM = re.compile(r"^(\d+):(\d+)$")
 
 
@@ -338,6 +343,12 @@ def sparsity_table(model: keras.Model) -> list[dict]:
     return rows
 
 
+def kept_fraction(model: keras.Model) -> float:
+    """The fraction of all prunable kernels' weights that are nonzero (sparsity_table summed)."""
+    table = sparsity_table(model)
+    return sum(r["nonzero"] for r in table) / sum(r["weights"] for r in table)
+
+
 # ---------------------------------------------------------------- training with pruning
 
 class PruningCallback(keras.callbacks.Callback):
@@ -427,19 +438,20 @@ def iterative_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
 
 
 def han_baseline(data: tuple[np.ndarray, np.ndarray], epochs: tuple[int, int], l2: float,
-                 seed: int = 0) -> keras.Model:
+                 seed: int = 0, progress: bool = True) -> keras.Model:
     """Dense LeNet-300-100 with an L2 penalty: epochs[0] at lr 1e-3, then epochs[1] at 1e-4.
 
     The starting point of Han et al. 2015's pruning; seeds every generator with `seed` first.
-    Taught in notebooks/04_pruning.ipynb.
+    `progress` shows the epochs' bars. Taught in notebooks/04_pruning.ipynb.
     """
     data = check_labelled(data)
     first, second = _check_epoch_pair(epochs)
+    progress = check_bool("progress", progress)
     set_seed(seed)
     model = add_l2(lenet_300_100(), l2)
-    train(model, data, first, learning_rate=1e-3)
+    train(model, data, first, learning_rate=1e-3, progress=progress)
     if second:
-        train(model, data, second, learning_rate=1e-4)
+        train(model, data, second, learning_rate=1e-4, progress=progress)
     return model
 
 
@@ -452,12 +464,15 @@ def _check_epoch_pair(epochs: tuple[int, int]) -> tuple[int, int]:
 
 def gradual_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray], sparsity: float,
                   epochs: tuple[int, int], frequency: int = 100, scope: str = "global",
-                  ramp: float = 0.75, batch_size: int = 128) -> keras.Model:
+                  ramp: float = 0.75, batch_size: int = 128, progress: bool = True
+                  ) -> keras.Model:
     """Prune gradually (Zhu & Gupta's schedule, reaching `sparsity` after `ramp` of epochs[0]
     epochs at lr 1e-3), fine-tune epochs[1] at 1e-4 with the masks fixed; the stripped model.
 
-    The recipe of notebooks/04_pruning.ipynb for Han et al. 2015's LeNet-300-100 at 8%.
+    `progress` shows the epochs' bars and the pruned layers. The recipe of
+    notebooks/04_pruning.ipynb for Han et al. 2015's LeNet-300-100 at 8%.
     """
+    progress = check_bool("progress", progress)
     check_model(model, built=True)
     data = check_labelled(data)
     first, second = _check_epoch_pair(epochs)
@@ -466,22 +481,108 @@ def gradual_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray], spars
     steps = first * int(np.ceil(len(data[0]) / check_int("batch_size", batch_size, low=1)))
     end = max(frequency, int(ramp * steps) // frequency * frequency)
     callback = PruningCallback(PolynomialDecay(0.0, check_fraction("sparsity", sparsity), 0,
-                                               end, frequency=frequency), scope=scope)
-    train(model, data, first, batch_size=batch_size, learning_rate=1e-3, callbacks=[callback])
+                                               end, frequency=frequency), scope=scope,
+                               verbose=progress)
+    train(model, data, first, batch_size=batch_size, learning_rate=1e-3, callbacks=[callback],
+          progress=progress)
     if second:
-        train(model, data, second, batch_size=batch_size, learning_rate=1e-4)
+        train(model, data, second, batch_size=batch_size, learning_rate=1e-4, progress=progress)
     return strip(model)
+
+
+def copy_with_l2(model: keras.Model, l2: float) -> keras.Model:
+    """A copy of `model` (graph.copy_model) with the L2 penalty attached again (models.add_l2).
+
+    A copy does not carry the penalty over. Used by notebooks/04_pruning.ipynb.
+    """
+    return add_l2(graph.copy_model(check_model(model, built=True)), l2)
+
+
+def method_run(cfg: dict, dense: keras.Model, data: tuple[np.ndarray, np.ndarray],
+               test_data: tuple[np.ndarray, np.ndarray], l2: float, frequency: int = 100
+               ) -> dict:
+    """One pruning method of a sweep (compress_lib.sweep) on an L2 copy of `dense`; its row.
+
+    cfg: "method" (METHODS), "sparsity" (reached with one global threshold), "epochs" (of
+    retraining at lr 1e-4, batch 128) and, for "iterative", "levels" (one per epoch, ending at
+    "sparsity"). one-shot: prune at once, then retrain with the masks fixed; gradual: Zhu &
+    Gupta's schedule from 0 over the first two thirds of the steps, masks updated every
+    `frequency` steps; iterative (Han et al.): prune to each level in turn, one epoch of
+    retraining after each. Row: method, sparsity, retrain_epochs, accuracy_before_retraining
+    (one-shot only), test_accuracy, weights_kept, kept_per_layer (nonzeros by layer name).
+    Bind everything but cfg with functools.partial. Used by notebooks/04_pruning.ipynb.
+    """
+    method = check_choice("cfg['method']", cfg.get("method"), METHODS)
+    sparsity = check_fraction("cfg['sparsity']", cfg.get("sparsity"))
+    epochs = check_int("cfg['epochs']", cfg.get("epochs"), low=1)
+    data, test_data = check_labelled(data), check_labelled(test_data, "test_data")
+    model, before = copy_with_l2(dense, l2), None
+    if method == "one-shot":
+        prune(model, sparsity, scope="global")
+        before = accuracy(model, test_data)
+        train(model, data, epochs, learning_rate=1e-4, progress=False)
+    elif method == "gradual":
+        steps = epochs * int(np.ceil(len(data[0]) / 128))
+        end = max(frequency, 2 * steps // 3 // frequency * frequency)
+        schedule = PolynomialDecay(0.0, sparsity, 0, end, frequency=frequency)
+        train(model, data, epochs, learning_rate=1e-4, progress=False,
+              callbacks=[PruningCallback(schedule, scope="global", verbose=False)])
+    else:
+        levels = list(cfg.get("levels") or ())
+        if len(levels) != epochs or levels[-1] != sparsity:
+            raise ValueError(f"cfg['levels'] must hold epochs={epochs} sparsities ending at "
+                             f"{sparsity}, got {cfg.get('levels')!r}")
+        iterative_prune(model, data, levels, 1, "global", learning_rate=1e-4, progress=False)
+    return {"method": method, "sparsity": sparsity, "retrain_epochs": epochs,
+            "accuracy_before_retraining": before, "test_accuracy": accuracy(model, test_data),
+            "weights_kept": kept_fraction(model),
+            "kept_per_layer": {r["layer"]: r["nonzero"] for r in sparsity_table(model)}}
+
+
+def han_run(cfg: dict, data: tuple[np.ndarray, np.ndarray],
+            test_data: tuple[np.ndarray, np.ndarray], base_epochs: tuple[int, int],
+            epochs: tuple[int, int], l2: float, sparsity: float = 0.92, frequency: int = 100
+            ) -> dict:
+    """Han et al. 2015 for cfg["seed"] (a sweep's row): han_baseline, then gradual_prune.
+
+    Row: seed, dense_accuracy and pruned_accuracy on test_data, weights_kept. Bind everything
+    but cfg with functools.partial. Used by notebooks/04_pruning.ipynb (section 7).
+    """
+    seed = check_int("cfg['seed']", cfg.get("seed"), 0, 2**32 - 1)
+    test_data = check_labelled(test_data, "test_data")
+    dense = han_baseline(data, base_epochs, l2, seed, progress=False)
+    pruned = gradual_prune(copy_with_l2(dense, l2), data, sparsity, epochs, frequency=frequency,
+                           progress=False)
+    return {"seed": seed, "dense_accuracy": accuracy(dense, test_data),
+            "pruned_accuracy": accuracy(pruned, test_data), "weights_kept": kept_fraction(pruned)}
+
+
+def _allocation_point(cfg: dict, make_model: Callable[[], keras.Model],
+                      data: tuple[np.ndarray, np.ndarray],
+                      validation_data: tuple[np.ndarray, np.ndarray], epochs: int,
+                      learning_rate: float) -> dict:
+    """One point of allocation_curve: prune a fresh make_model() once, retrain, evaluate."""
+    model = check_model(make_model(), name="make_model()", built=True)
+    prune(model, cfg["sparsity"], cfg["scope"])
+    before = accuracy(model, validation_data)
+    if epochs:
+        train(model, data, epochs, learning_rate=learning_rate, progress=False)
+    return {"scope": cfg["scope"], "sparsity": cfg["sparsity"], "retrain_epochs": epochs,
+            "accuracy_before": before, "accuracy_after": accuracy(model, validation_data)}
 
 
 def allocation_curve(make_model: Callable[[], keras.Model], data: tuple[np.ndarray, np.ndarray],
                      validation_data: tuple[np.ndarray, np.ndarray], sparsities: Sequence[float],
                      epochs: int, scopes: Sequence[str] = ("layer", "global"),
-                     learning_rate: float = 1e-4, progress: bool = True) -> list[dict]:
+                     learning_rate: float = 1e-4, progress: bool = True,
+                     backend: str | None = None) -> list[dict]:
     """One-shot pruning of a fresh make_model() per scope and sparsity: accuracy before and
     after `epochs` of retraining with the masks fixed; one row per point.
 
     Separates what the allocation across layers buys ('layer': the same sparsity everywhere,
-    'global': one threshold) from what retraining buys. Taught in notebooks/04_pruning.ipynb.
+    'global': one threshold) from what retraining buys. The points run through sweep.sweep
+    on `backend`, each seeded with 0 (Ray needs a picklable make_model, e.g. a
+    functools.partial of copy_with_l2). Taught in notebooks/04_pruning.ipynb.
     """
     if isinstance(make_model, keras.Model):
         raise TypeError("make_model must be a function that builds a fresh model (each point "
@@ -495,41 +596,49 @@ def allocation_curve(make_model: Callable[[], keras.Model], data: tuple[np.ndarr
             raise TypeError(f"{name} must be a sequence, got {type(value).__name__}")
         if len(value) == 0:
             raise ValueError(f"{name} must not be empty")
-    points = [(check_choice(f"scopes[{i}]", scope, ("layer", "global")),
-               check_fraction(f"sparsities[{j}]", s))
-              for i, scope in enumerate(scopes) for j, s in enumerate(sparsities)]
-    rows = []
-    for scope, s in progress_bar(points, desc="pruned copies", disable=not progress):
-        model = check_model(make_model(), name="make_model()", built=True)
-        prune(model, s, scope)
-        before = accuracy(model, validation_data)
-        if epochs:
-            train(model, data, epochs, learning_rate=learning_rate, progress=False)
-        rows.append({"scope": scope, "sparsity": s, "retrain_epochs": epochs,
-                     "accuracy_before": before, "accuracy_after": accuracy(model, validation_data)})
-    return rows
+    configs = [{"scope": check_choice(f"scopes[{i}]", scope, ("layer", "global")),
+                "sparsity": check_fraction(f"sparsities[{j}]", s)}
+               for i, scope in enumerate(scopes) for j, s in enumerate(sparsities)]
+    point = partial(_allocation_point, make_model=make_model, data=data,
+                    validation_data=validation_data, epochs=epochs, learning_rate=learning_rate)
+    desc = "pruned copies" if check_bool("progress", progress) else None  # None: no bar
+    return sweep.sweep(point, configs, backend, desc=desc)
 
 
 # ---------------------------------------------------------------- sensitivity
 
+def _sensitivity_point(cfg: dict, model: keras.Model, data: tuple[np.ndarray, np.ndarray]
+                       ) -> dict:
+    """Accuracy with leaf layer cfg["leaf"] alone pruned to cfg["sparsity"]; then restored."""
+    layer = graph.leaf_layers(model)[cfg["leaf"]]
+    original = np.asarray(layer.kernel)
+    try:
+        layer.kernel.assign(original * magnitude_mask(original, cfg["sparsity"]))
+        return {"layer": layer.name, "sparsity": cfg["sparsity"], "accuracy": accuracy(model, data)}
+    finally:
+        layer.kernel.assign(original)
+
+
 def sensitivity_scan(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
                      sparsities: Sequence[float], layers: graph.LayerSpec = None,
-                     progress: bool = True, strict: bool = True) -> list[dict]:
+                     progress: bool = True, strict: bool = True, backend: str | None = None
+                     ) -> list[dict]:
     """Accuracy on data = (x, y) when each layer alone is magnitude-pruned (no retraining).
 
-    Every layer's weights are restored after its scan.
+    One (layer, sparsity) point per configuration of sweep.sweep on `backend`; every layer's
+    weights are restored after each point.
     """
     targets = _targets(model, layers, strict)
     data = check_labelled(data)
     sparsities = [check_fraction(f"sparsities[{i}]", s) for i, s in enumerate(sparsities)]
-    rows = []
-    for layer in progress_bar(targets, desc="layers", disable=not progress):
-        original = np.asarray(layer.kernel)
-        for s in sparsities:
-            layer.kernel.assign(original * magnitude_mask(original, s))
-            rows.append({"layer": layer.name, "sparsity": s, "accuracy": accuracy(model, data)})
-        layer.kernel.assign(original)
-    return rows
+    leaves = graph.leaf_layers(model)
+    index = [next(i for i, leaf in enumerate(leaves) if leaf is layer) for layer in targets]
+    configs = [{"leaf": i, "sparsity": s} for i in index for s in sparsities]
+    if not configs:  # no sparsities (or no layers chosen): nothing to scan
+        return []
+    point = partial(_sensitivity_point, model=model, data=data)
+    desc = "layer x sparsity" if check_bool("progress", progress) else None  # None: no bar
+    return sweep.sweep(point, configs, backend, desc=desc)
 
 
 # ---------------------------------------------------------------- structured pruning

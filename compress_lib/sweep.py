@@ -9,6 +9,9 @@ workers' printed output; rows and errors come back). Before each call the proces
 from the configuration (`config.set_seed(config["seed"])`, seed 0 when it has none) and,
 in a Ray worker, TensorFlow's op determinism is set as in the calling process and its thread
 pools to the task's CPUs, so a row does not depend on which worker ran it or in what order.
+The serial backend therefore leaves the calling process seeded as by its last configuration
+(a Ray sweep leaves it untouched): a cell that draws random numbers after a sweep seeds
+itself first.
 NumPy-only at import: TensorFlow and Ray are imported when a sweep runs. For sweeps of
 independent trainings, such as notebook 03's seeds x methods and its grids.
 """
@@ -102,14 +105,14 @@ def _failed(index: int, cfg: dict, text: str) -> SweepError:
                       f"Traceback from the worker:\n{text}")
 
 
-def _bar(total: int, desc: str):
-    """A text progress bar over completed configurations (models.progress)."""
+def _bar(total: int, desc: str | None):
+    """A text progress bar over completed configurations (models.progress); none if desc is None."""
     from compress_lib import models
 
-    return models.progress(total=total, desc=desc, unit="config")
+    return models.progress(total=total, desc=desc, unit="config", disable=desc is None)
 
 
-def _serial(fn: Callable[[dict], dict], configs: list[dict], desc: str) -> list[dict]:
+def _serial(fn: Callable[[dict], dict], configs: list[dict], desc: str | None) -> list[dict]:
     """Run every configuration in this process, in order."""
     rows = []
     with _bar(len(configs), desc) as bar:
@@ -131,12 +134,20 @@ def _ray():
     if not ray.is_initialized():
         import logging
 
-        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.WARNING)
+        # Ray 2.60 announces, as a warning, that the local Ray it starts uses token
+        # authentication (its default); kept out of notebooks. Warnings of anything else show.
+        notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
+        level = notice.level
+        notice.setLevel(logging.ERROR)
+        try:
+            ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.WARNING)
+        finally:
+            notice.setLevel(level)
     return ray
 
 
-def _gather(ray, refs: list, configs: list[dict], desc: str) -> list[dict]:
+def _gather(ray, refs: list, configs: list[dict], desc: str | None) -> list[dict]:
     """The tasks' rows in configuration order; the first failure cancels the rest and raises."""
     index = {ref: i for i, ref in enumerate(refs)}
     rows: list[Any] = [None] * len(refs)
@@ -161,7 +172,7 @@ def _gather(ray, refs: list, configs: list[dict], desc: str) -> list[dict]:
 
 
 def _on_ray(fn: Callable[[dict], dict], configs: list[dict], cpus_per_task: int,
-            desc: str) -> list[dict]:
+            desc: str | None) -> list[dict]:
     """Run every configuration as a Ray task with `cpus_per_task` CPUs; rows in order."""
     ray = _ray()
     task = ray.remote(num_cpus=cpus_per_task, max_retries=MAX_RETRIES,
@@ -173,20 +184,21 @@ def _on_ray(fn: Callable[[dict], dict], configs: list[dict], cpus_per_task: int,
 
 
 def sweep(fn: Callable[[dict], dict], configs: list[dict], backend: str | None = None,
-          cpus_per_task: int = 1, desc: str = "configurations") -> list[dict]:
+          cpus_per_task: int = 1, desc: str | None = "configurations") -> list[dict]:
     """Run fn(config) for every configuration; return the result rows in configuration order.
 
     `fn` must be a picklable (top-level) function of one dict returning a dict. On Ray each
     task reserves `cpus_per_task` CPUs (ignored by the serial backend). A configuration that
     raises stops the sweep with a SweepError naming it (no rows are returned); on Ray, a
-    worker process that dies is re-run up to MAX_RETRIES times.
+    worker process that dies is re-run up to MAX_RETRIES times. `desc` labels the text
+    progress bar over completed configurations (None: no bar).
     """
     check_callable("fn", fn)
     configs = _check_configs(configs)
     backend = backend_name(backend)
     cpus_per_task = check_int("cpus_per_task", cpus_per_task, low=1)
-    if not isinstance(desc, str):
-        raise TypeError(f"desc must be a str, got {type(desc).__name__} {desc!r}")
+    if desc is not None and not isinstance(desc, str):
+        raise TypeError(f"desc must be a str or None, got {type(desc).__name__} {desc!r}")
     if backend == "serial":
         return _serial(fn, configs, desc)
     return _on_ray(fn, configs, cpus_per_task, desc)

@@ -1,6 +1,7 @@
 """Tests for compress_lib.deep_compression: weight sharing, coding and decoding of real models.
 
-compression_grid is tested with the compression explorer (tests/test_widgets.py).
+compression_grid is tested with the compression explorer (tests/test_widgets.py); its and
+search_codes' serial and Ray rows are compared in tests/test_sweep.py.
 """
 
 import keras
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from compress_lib import coding
+from compress_lib import config
 from compress_lib import deep_compression as dc
 from compress_lib import graph
 from compress_lib import models
@@ -166,13 +168,13 @@ def test_decode_refuses_codes_that_do_not_match(shared):
         dc.decode(lambda: models.mlp((32, 64)), codes)
 
 
-# ---------------------------------------------------------------- sweep
+# ---------------------------------------------------------------- search_codes
 
-def test_sweep_shares_once_per_bits_option_and_encodes_every_width(pruned, mnist):
+def test_search_codes_shares_once_per_bits_option_and_encodes_every_width(pruned, mnist):
     (x, y), (xt, yt) = mnist
     other = {**BITS, "fc1": 2}
-    rows = dc.sweep(pruned, [BITS, other], [4, 6], (x[:64], y[:64]), (xt, yt), epochs=0,
-                    progress=False)
+    rows = dc.search_codes(pruned, [BITS, other], [4, 6], (x[:64], y[:64]), (xt, yt), epochs=0,
+                           progress=False)
     assert [(r["bits"], r["index_bits"]) for r in rows] == [(BITS, 4), (BITS, 6), (other, 4),
                                                             (other, 6)]
     assert rows[0]["shared"] is rows[1]["shared"] and rows[0]["shared"] is not rows[2]["shared"]
@@ -188,11 +190,30 @@ def test_sweep_shares_once_per_bits_option_and_encodes_every_width(pruned, mnist
         for name, kernel in _kernels(row["shared"]).items():
             np.testing.assert_array_equal(coding.decode_layer(row["codes"][name])[0], kernel)
     with pytest.raises(ValueError, match="bits_options"):
-        dc.sweep(pruned, [], [5], (x, y), (xt, yt))
+        dc.search_codes(pruned, [], [5], (x, y), (xt, yt))
     with pytest.raises(ValueError, match="index_bits"):
-        dc.sweep(pruned, [BITS], [], (x, y), (xt, yt))
+        dc.search_codes(pruned, [BITS], [], (x, y), (xt, yt))
     with pytest.raises(ValueError, match="index_bits"):
-        dc.sweep(pruned, [BITS], [0], (x, y), (xt, yt))
+        dc.search_codes(pruned, [BITS], [0], (x, y), (xt, yt))
+    with pytest.raises(ValueError, match="bits must name every weighted layer"):
+        dc.search_codes(pruned, [BITS, {"fc1": 4}], [5], (x, y), (xt, yt))  # checked up front
+    with pytest.raises(ValueError, match="backend must be one of"):
+        dc.search_codes(pruned, [BITS], [5], (x, y), (xt, yt), epochs=0, backend="threads")
+
+
+def test_search_codes_seeds_each_option_with_seed_0(pruned, mnist):
+    (x, y), (xt, yt) = mnist
+    train = (x[:256], y[:256])
+    rows = dc.search_codes(pruned, [BITS, BITS], [5], train, (xt, yt), epochs=1, progress=False,
+                           backend="serial")
+    config.set_seed(0)  # what the sweep does before each option
+    model, books = dc.share_weights(pruned, BITS, train, epochs=1, progress=False)
+    expected = coding.compressed_size(dc.encode(model, books, BITS, 5))
+    for row in rows:  # fine-tuning shuffles: same seed, same centroids, whatever ran before
+        assert row["error_pct"] == 100 * (1 - models.accuracy(model, (xt, yt)))
+        assert coding.compressed_size(row["codes"]) == expected
+        np.testing.assert_array_equal(models.predict_logits(row["shared"], xt),
+                                      models.predict_logits(model, xt))
 
 
 # ---------------------------------------------------------------- beside_paper
@@ -308,3 +329,18 @@ def test_one_shot_bad_input(trained):
     for call, error, match in cases:
         with pytest.raises(error, match=match):
             call()
+
+
+# ---------------------------------------------------------------- compression_grid
+
+def test_compression_grid_backend_argument(trained, mnist):
+    _, test = mnist
+    rows = dc.compression_grid(trained, test, [0.7], [3, 5], index_bits=6, backend="serial")
+    assert rows == dc.compression_grid(trained, test, [0.7], [3, 5], index_bits=6)
+    shared, codes = dc.one_shot(trained, 0.7, 5, index_bits=6)
+    assert rows[1]["accuracy"] == models.accuracy(shared, test)
+    assert rows[1]["compressed_bytes"] == coding.compressed_size(codes)[-1]["compressed_bytes"]
+    with pytest.raises(ValueError, match="backend must be one of"):
+        dc.compression_grid(trained, test, [0.7], [3], backend="threads")
+    with pytest.raises(TypeError, match="backend must be a str"):
+        dc.compression_grid(trained, test, [0.7], [3], backend=1)

@@ -325,6 +325,22 @@ CASES = [
     ("iterative_prune-validation", lambda c: pruning.iterative_prune(
         _mlp(), (c["x"], c["y"]), [0.5], 1, validation_data=c["x"]), TypeError,
      "validation_data"),
+    ("copy_with_l2-model", lambda c: pruning.copy_with_l2("x", 1e-4), TypeError, "model"),
+    ("copy_with_l2-l2", lambda c: pruning.copy_with_l2(c["mlp"], -1.0), ValueError, "l2"),
+    ("kept_fraction-model", lambda c: pruning.kept_fraction(None), TypeError, "model"),
+    ("method_run-method", lambda c: pruning.method_run(
+        {"method": "random", "sparsity": 0.9, "epochs": 1}, c["mlp"], (c["x"], c["y"]),
+        (c["x"], c["y"]), 1e-4), ValueError, r"cfg\['method'\]"),
+    ("method_run-levels", lambda c: pruning.method_run(
+        {"method": "iterative", "sparsity": 0.9, "epochs": 1}, c["mlp"], (c["x"], c["y"]),
+        (c["x"], c["y"]), 1e-4), ValueError, r"cfg\['levels'\]"),
+    ("method_run-test-data-x", lambda c: pruning.method_run(
+        {"method": "gradual", "sparsity": 0.9, "epochs": 1}, c["mlp"], (c["x"], c["y"]), c["x"],
+        1e-4), TypeError, "test_data"),
+    ("han_run-seed", lambda c: pruning.han_run({"seed": -1}, (c["x"], c["y"]), (c["x"], c["y"]),
+                                               (1, 0), (1, 0), 1e-4), ValueError, r"cfg\['seed'\]"),
+    ("han_run-test-data-x", lambda c: pruning.han_run(
+        {"seed": 0}, (c["x"], c["y"]), c["x"], (1, 0), (1, 0), 1e-4), TypeError, "test_data"),
     ("sensitivity_scan-onehot", lambda c: pruning.sensitivity_scan(
         c["mlp"], (c["x"], np.eye(3)[c["y"]]), [0.5]), TypeError, "y must be integer"),
     ("sensitivity_scan-sparsity", lambda c: pruning.sensitivity_scan(
@@ -667,11 +683,11 @@ CASES = [
      r"codes must hold every weighted layer \['fc1', 'logits'\]"),
     ("decode-codes-array", lambda c: deep_compression.decode(
         _mlp, dict.fromkeys(BITS, np.zeros(3))), TypeError, r"codes\['fc1'\] must be a"),
-    ("sweep-options-empty", lambda c: deep_compression.sweep(
+    ("search_codes-options-empty", lambda c: deep_compression.search_codes(
         c["mlp"], [], [5], (c["x"], c["y"]), (c["x"], c["y"])), ValueError, "bits_options"),
-    ("sweep-index-bits-0", lambda c: deep_compression.sweep(
+    ("search_codes-index-bits-0", lambda c: deep_compression.search_codes(
         c["mlp"], [BITS], [0], (c["x"], c["y"]), (c["x"], c["y"])), ValueError, "index_bits"),
-    ("sweep-test-data-x", lambda c: deep_compression.sweep(
+    ("search_codes-test-data-x", lambda c: deep_compression.search_codes(
         c["mlp"], [BITS], [5], (c["x"], c["y"]), c["x"]), TypeError, "test_data"),
     ("beside_paper-rows-tuple", lambda c: deep_compression.beside_paper((), {}), TypeError,
      "size_rows"),

@@ -4,6 +4,7 @@ Model-level functions are checked on Sequential, functional and nested (with_jit
 """
 
 import os
+from functools import partial
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -20,6 +21,8 @@ from compress_lib import measure  # noqa: E402
 from compress_lib import models  # noqa: E402
 from compress_lib import pruning as P  # noqa: E402
 from compress_lib.distillation import with_jitter  # noqa: E402
+from compress_lib.sweep import SweepError  # noqa: E402
+from compress_lib.sweep import sweep  # noqa: E402
 
 SPARSITY = st.floats(0.0, 0.999, exclude_max=False)
 ARRAYS = hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=3, max_side=9),
@@ -335,6 +338,25 @@ def test_sensitivity_scan_restores_weights(mnist):
         P.sensitivity_scan(model, (xt, yt.astype(float)), [0.5], progress=False)
 
 
+def test_sensitivity_scan_rows_match_a_direct_prune_and_restore(mnist, capsys):
+    _, test = mnist
+    model = models.mlp((16, 8))
+    rows = P.sensitivity_scan(model, test, [0.5, 0.9], layers="fc2", backend="serial")
+    assert "layer x sparsity: 100%" in capsys.readouterr().out  # progress=True: a sweep's bar
+    kernel = np.asarray(model.get_layer("fc2").kernel)
+    for row, s in zip(rows, (0.5, 0.9), strict=True):
+        copy = graph.copy_model(model)
+        copy.get_layer("fc2").kernel.assign(kernel * P.magnitude_mask(kernel, s))
+        assert row == {"layer": "fc2", "sparsity": s, "accuracy": models.accuracy(copy, test)}
+    np.testing.assert_array_equal(np.asarray(model.get_layer("fc2").kernel), kernel)
+    assert P.sensitivity_scan(model, test, [], progress=False) == []
+    assert not capsys.readouterr().out  # progress=False: no bar
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        P.sensitivity_scan(model, test, [0.5], progress=1)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        P.sensitivity_scan(model, test, [0.5], backend="dask")
+
+
 # ---------------------------------------------------------------- structured pruning
 
 def _kill_units(model: keras.Model, dead: dict[str, list[int]]) -> None:
@@ -503,5 +525,85 @@ def test_allocation_curve_rows_and_fresh_copies(mnist):
         P.allocation_curve(lambda: trained, (x, y), (xt, yt), [], 0)
     with pytest.raises(TypeError, match="make_model must be callable"):
         P.allocation_curve("lenet", (x, y), (xt, yt), [0.5], 0)
-    with pytest.raises(TypeError, match=r"make_model\(\) must be a keras.Model"):
+    with pytest.raises(SweepError, match=r"make_model\(\) must be a keras.Model"):
         P.allocation_curve(lambda: "net", (x, y), (xt, yt), [0.5], 0, progress=False)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        P.allocation_curve(lambda: trained, (x, y), (xt, yt), [0.5], 0, backend="dask")
+
+
+def test_allocation_curve_points_are_seeded_and_take_a_partial(mnist):
+    (x, y), test = mnist
+    trained = models.mlp((16,))
+    make = partial(P.copy_with_l2, trained, 1e-4)
+    rows = [P.allocation_curve(make, (x, y), test, [0.8], 1, scopes=("global",), progress=False)
+            for _ in range(2)]
+    assert rows[0] == rows[1]  # each point is seeded with 0 by the sweep
+
+
+def test_copy_with_l2_and_kept_fraction():
+    model = models.mlp((8,))
+    copy = P.copy_with_l2(model, 1e-3)
+    assert copy is not model and copy.losses and not model.losses
+    for a, b in zip(model.get_weights(), copy.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert P.kept_fraction(copy) == 1.0
+    P.prune(copy, 0.75, "global")
+    assert P.kept_fraction(copy) == pytest.approx(0.25, abs=1e-3)
+    with pytest.raises(ValueError, match="l2 must be a finite number > 0"):
+        P.copy_with_l2(model, 0.0)
+    with pytest.raises(TypeError, match="model must be a keras.Model"):
+        P.copy_with_l2("net", 1e-3)
+
+
+def _method_configs(epochs: int = 2) -> list[dict]:
+    """One configuration per method of method_run, to 80% sparsity."""
+    configs = [{"method": m, "sparsity": 0.8, "epochs": epochs, "seed": 0} for m in P.METHODS]
+    configs[-1]["levels"] = [0.5, 0.8][-epochs:]
+    return configs
+
+
+def test_method_run_rows_and_exact_sparsity(mnist):
+    train, test = mnist
+    keras.utils.set_random_seed(0)
+    dense = models.mlp((32,))
+    weights = [w.copy() for w in dense.get_weights()]
+    run = partial(P.method_run, dense=dense, data=train, test_data=test, l2=1e-4, frequency=2)
+    rows = sweep(run, _method_configs())
+    assert [r["method"] for r in rows] == list(P.METHODS)
+    for r in rows:
+        assert set(r) == {"method", "sparsity", "retrain_epochs", "accuracy_before_retraining",
+                          "test_accuracy", "weights_kept", "kept_per_layer"}
+        assert r["sparsity"] == 0.8 and r["retrain_epochs"] == 2
+        assert r["weights_kept"] == pytest.approx(0.2, abs=1e-3)  # global: exact overall
+        assert set(r["kept_per_layer"]) == {"fc1", "logits"}
+        assert 0.0 <= r["test_accuracy"] <= 1.0
+    assert rows[0]["accuracy_before_retraining"] is not None
+    assert rows[1]["accuracy_before_retraining"] is None is rows[2]["accuracy_before_retraining"]
+    assert sweep(run, _method_configs()) == rows  # seeded from the configuration
+    for w, w0 in zip(dense.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(w, w0)  # the bound dense network is never changed
+    bad = _method_configs()[-1]
+    with pytest.raises(ValueError, match=r"cfg\['levels'\] must hold epochs=2 sparsities"):
+        run({**bad, "levels": [0.8]})
+    with pytest.raises(ValueError, match=r"cfg\['levels'\] must hold epochs=2 sparsities"):
+        run({**bad, "levels": [0.5, 0.7]})
+    with pytest.raises(ValueError, match=r"cfg\['method'\] must be one of"):
+        run({**bad, "method": "random"})
+    with pytest.raises(ValueError, match=r"cfg\['epochs'\] must be an int >= 1"):
+        run({**bad, "epochs": 0})
+
+
+def test_han_run_is_han_baseline_then_gradual_prune(mnist, capsys):
+    train, test = mnist
+    run = partial(P.han_run, data=train, test_data=test, base_epochs=(1, 0), epochs=(1, 0),
+                  l2=1e-4, sparsity=0.9, frequency=2)
+    [row] = sweep(run, [{"seed": 4}], desc=None)
+    assert not capsys.readouterr().out  # no epoch bars inside a sweep
+    dense = P.han_baseline(train, (1, 0), 1e-4, seed=4)
+    pruned = P.gradual_prune(P.copy_with_l2(dense, 1e-4), train, 0.9, (1, 0), frequency=2)
+    assert row == {"seed": 4, "dense_accuracy": models.accuracy(dense, test),
+                   "pruned_accuracy": models.accuracy(pruned, test),
+                   "weights_kept": P.kept_fraction(pruned)}
+    assert row["weights_kept"] == pytest.approx(0.1, abs=1e-3)
+    with pytest.raises(TypeError, match=r"cfg\['seed'\] must be an int"):
+        run({"seed": None})

@@ -107,6 +107,17 @@ def test_every_notebook_follows_the_template(path):
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_parses_every_parameter(path):
+    from papermill.translators import PythonTranslator
+
+    cell = next(c for c in nbformat.read(path, as_version=4).cells
+                if "parameters" in c.metadata.get("tags", []))
+    assigned = [line.split("=")[0].strip() for line in cell.source.splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    assert [p.name for p in PythonTranslator.inspect(cell)] == assigned
+
+
 def test_cpp_log_lines_are_stripped_but_real_stderr_kept():
     logs = ("E0000 00:00:1795868740.200448   11081 node_def_util.cc:682] NodeDef mentions x\n"
             "WARNING: All log messages before absl::InitializeLog() is called are written to "

@@ -103,6 +103,15 @@ def test_a_failing_configuration_is_named_with_its_traceback(backend, request):
     assert "ArithmeticError: width 32 is not allowed here" in text
 
 
+def test_desc_none_shows_no_progress_bar(capsys):
+    assert sw.sweep(fail_on_width_32, [{"width": 8}], desc=None) == [{"width": 8}]
+    captured = capsys.readouterr()
+    assert "config" not in captured.out + captured.err
+    sw.sweep(fail_on_width_32, [{"width": 8}], desc="shown")
+    captured = capsys.readouterr()
+    assert "shown: 100%" in captured.out + captured.err
+
+
 def test_a_row_that_is_not_a_dict_is_an_error():
     with pytest.raises(sw.SweepError, match="must return a result row"):
         sw.sweep(len, [{"seed": 0}])
@@ -129,7 +138,7 @@ def test_backend_comes_from_the_environment(monkeypatch):
     ({"fn": "train_tiny"}, TypeError),
     ({"cpus_per_task": 0}, ValueError),
     ({"cpus_per_task": 1.5}, TypeError),
-    ({"desc": None}, TypeError),
+    ({"desc": 3}, TypeError),
 ])
 def test_bad_input(kwargs, error):
     args = {"fn": fail_on_width_32, "configs": [{"seed": 0, "width": 8}], **kwargs}
@@ -146,9 +155,10 @@ def test_the_environment_chooses_ray_which_starts_on_demand(ray_session, tmp_pat
         "print([r['seed'] for r in rows], all(r['pid'] != os.getpid() for r in rows))\n")
     env = {**os.environ, sw.BACKEND_ENV: "ray"}
     env.pop("RAY_ADDRESS", None)
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
-                         timeout=120, check=True).stdout
-    assert "on demand: 100%" in out and out.rstrip().endswith("[3, 4] True")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                          timeout=120, check=True)
+    assert "on demand: 100%" in done.stdout and done.stdout.rstrip().endswith("[3, 4] True")
+    assert "Token authentication" not in done.stderr  # Ray's start-up notice is kept out
 
 
 def bound_student_rows(backend: str) -> list[dict]:
@@ -193,3 +203,75 @@ def test_a_worker_that_dies_on_every_try_fails_the_sweep(ray_session, monkeypatc
     monkeypatch.setattr(sw, "MAX_RETRIES", 0)  # one death is enough
     with pytest.raises(sw.SweepError, match=r"configuration 0 \{'seed': 5\} failed"):
         sw.sweep(die, [{"seed": 5}], backend="ray")
+
+
+def deep_compression_rows(backend: str) -> tuple[list[dict], list[dict], tuple]:
+    """Notebook 06's two sweeps on a pruned tiny MLP: search_codes and compression_grid rows."""
+    from compress_lib import data
+    from compress_lib import deep_compression
+    from compress_lib import graph
+    from compress_lib import models
+    from compress_lib import pruning
+
+    config_setup_quiet()
+    train, test = data.load_mnist(flatten=True, n_train=300, n_test=200)
+    dense = models.mlp((16,))
+    models.train(dense, train, epochs=1, progress=False)
+    pruned = graph.copy_model(dense)
+    pruning.prune(pruned, 0.8)
+    pruned = pruning.strip(pruned)
+    names = [layer.name for layer in graph.select_layers(pruned)]
+    codes = deep_compression.search_codes(pruned, [dict.fromkeys(names, b) for b in (3, 4)],
+                                          [4, 6], train, test, epochs=1, progress=False,
+                                          backend=backend)
+    grid = deep_compression.compression_grid(dense, test, [0.5, 0.9], [2, 4], backend=backend)
+    return codes, grid, test
+
+
+def test_deep_compression_sweeps_are_identical_on_ray(ray_session):
+    from compress_lib import coding
+    from compress_lib import deep_compression
+    from compress_lib import models
+
+    (serial, grid_serial, test), (on_ray, grid_ray, _) = (deep_compression_rows("serial"),
+                                                          deep_compression_rows("ray"))
+    assert grid_ray == grid_serial
+    assert [(r["bits"], r["index_bits"]) for r in on_ray] == \
+        [(r["bits"], r["index_bits"]) for r in serial]
+    for a, b in zip(serial, on_ray, strict=True):
+        plain = {"bits", "index_bits", "error_pct", "compressed_bytes", "ratio"}
+        assert {k: a[k] for k in plain} == {k: b[k] for k in plain}
+        assert coding.compressed_size(a["codes"]) == coding.compressed_size(b["codes"])
+        logits = models.predict_logits(b["shared"], test[0])  # the pickled model still predicts
+        assert np.array_equal(logits, models.predict_logits(a["shared"], test[0]))
+        rebuilt = deep_compression.decode(lambda: models.mlp((16,)), b["codes"])
+        assert np.array_equal(models.predict_logits(rebuilt, test[0]), logits)
+    assert on_ray[0]["shared"] is on_ray[1]["shared"]  # one model per codebook width
+
+
+def pruning_sweep_rows(backend: str) -> tuple[list[dict], list[dict], list[dict]]:
+    """Notebook 04's sweeps on a tiny MLP: sensitivity_scan, allocation_curve, method_run."""
+    from functools import partial
+
+    from compress_lib import data
+    from compress_lib import models
+    from compress_lib import pruning
+
+    config_setup_quiet()
+    train, test = data.load_mnist(flatten=True, n_train=300, n_test=200)
+    dense = models.add_l2(models.mlp((16,)), 1e-4)
+    models.train(dense, train, epochs=1, progress=False)
+    scan = pruning.sensitivity_scan(dense, test, [0.5, 0.9], progress=False, backend=backend)
+    curve = pruning.allocation_curve(partial(pruning.copy_with_l2, dense, 1e-4), train, test,
+                                     [0.8], 1, progress=False, backend=backend)
+    configs = [{"method": m, "sparsity": 0.8, "epochs": 1, "seed": 0} for m in pruning.METHODS]
+    configs[-1]["levels"] = [0.8]
+    run = partial(pruning.method_run, dense=dense, data=train, test_data=test, l2=1e-4,
+                  frequency=2)
+    return scan, curve, sw.sweep(run, configs, backend=backend)
+
+
+def test_pruning_sweeps_are_identical_on_ray(ray_session):
+    serial, on_ray = pruning_sweep_rows("serial"), pruning_sweep_rows("ray")
+    assert [len(rows) for rows in serial] == [4, 2, 3]
+    assert on_ray == serial
