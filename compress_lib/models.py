@@ -103,12 +103,20 @@ def progress(iterable: Iterable | None = None, **kwargs) -> tqdm:
 
 
 class EpochBar(keras.callbacks.Callback):
-    """A one-line progress bar over epochs showing loss and accuracy."""
+    """A one-line progress bar over epochs showing loss and accuracy.
+
+    The bar starts when training does, after the lines that earlier callbacks print then
+    (e.g. pruning.PruningCallback's), so a stored notebook shows no abandoned 0% bar.
+    """
 
     def __init__(self, epochs: int):
         super().__init__()
-        epochs = check_int("epochs", epochs, low=1)
-        self.bar = progress(total=epochs, desc="epochs", unit="epoch")
+        self.epochs = check_int("epochs", epochs, low=1)
+        self.bar = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Draw the bar at 0%."""
+        self.bar = progress(total=self.epochs, desc="epochs", unit="epoch")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Advance the bar and show the epoch's metrics."""

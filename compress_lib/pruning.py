@@ -423,7 +423,7 @@ def iterative_prune(model: keras.Model, data: tuple[np.ndarray, np.ndarray],
     _parse_scope(scope)
     _check_levels(sparsities)
     rows = []
-    rounds = progress_bar(sparsities, desc="prune rounds", disable=not progress)
+    rounds = progress_bar(sparsities, desc="prune rounds", unit="round", disable=not progress)
     for i, sparsity in enumerate(rounds):
         prune(model, sparsity, scope)
         train(model, data, epochs, batch_size=batch_size, learning_rate=learning_rate,

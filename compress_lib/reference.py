@@ -101,7 +101,7 @@ def _alternate_epochs(runs: dict[str, tuple], data: tuple[np.ndarray, np.ndarray
     x, y = data
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     rng = np.random.default_rng(0)
-    for _ in progress_bar(range(epochs), desc=desc, disable=not progress):
+    for _ in progress_bar(range(epochs), desc=desc, unit="round", disable=not progress):
         order = rng.permutation(len(x))
         xe, ye = x[order], y[order]
         for name, (net, callbacks) in runs.items():

@@ -12,8 +12,10 @@ pools to the task's CPUs, so a row does not depend on which worker ran it or in 
 The serial backend therefore leaves the calling process seeded as by its last configuration
 (a Ray sweep leaves it untouched): a cell that draws random numbers after a sweep seeds
 itself first.
-NumPy-only at import: TensorFlow and Ray are imported when a sweep runs. For sweeps of
-independent trainings, such as notebook 03's seeds x methods and its grids.
+NumPy-only at import: TensorFlow and Ray are imported when a sweep runs. Every sweep of
+independent runs in the notebooks goes through it: notebook 03's students (seeds x losses,
+its grids), notebook 04's scans, pruning methods and seeds, notebook 06's code widths and
+grid. Taught in notebooks/03_distillation.ipynb.
 """
 
 from __future__ import annotations

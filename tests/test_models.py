@@ -81,6 +81,7 @@ def test_train_compiles_anew_with_the_given_rate_and_schedule():
 
 def test_progress_bar_keeps_every_metric_on_its_line(capsys):
     bar = models.EpochBar(2)
+    bar.on_train_begin()
     logs = {"loss": 0.03, "hard_ce": 0.05, "soft_kl_t2": 0.12, "accuracy": 0.99, "val_loss": 0.1}
     for epoch in range(2):
         bar.on_epoch_end(epoch, logs)
@@ -88,3 +89,16 @@ def test_progress_bar_keeps_every_metric_on_its_line(capsys):
     last = capsys.readouterr().out.split("\r")[-1]
     assert last.startswith("epochs: 100%") and "2/2" in last
     assert all(f"{k}={v:.4f}" in last for k, v in logs.items())
+
+
+class _SaysHello(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        print("hello from a callback")
+
+
+def test_a_callback_line_at_train_begin_comes_before_the_bar(capsys):
+    x = np.random.default_rng(0).random((8, 784), dtype=np.float32)
+    models.train(models.mlp((4,)), (x, np.arange(8) % 10), epochs=1, callbacks=[_SaysHello()])
+    out = capsys.readouterr().out
+    assert out.index("hello from a callback") < out.index("epochs:")
+    assert "0%" not in out.split("hello from a callback")[0]  # no bar drawn before the line

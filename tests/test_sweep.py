@@ -249,8 +249,9 @@ def test_deep_compression_sweeps_are_identical_on_ray(ray_session):
     assert on_ray[0]["shared"] is on_ray[1]["shared"]  # one model per codebook width
 
 
-def pruning_sweep_rows(backend: str) -> tuple[list[dict], list[dict], list[dict]]:
-    """Notebook 04's sweeps on a tiny MLP: sensitivity_scan, allocation_curve, method_run."""
+def pruning_sweep_rows(backend: str) -> tuple[list[dict], ...]:
+    """Notebook 04's sweeps on a tiny MLP: sensitivity_scan, allocation_curve, method_run,
+    han_run."""
     from functools import partial
 
     from compress_lib import data
@@ -268,10 +269,13 @@ def pruning_sweep_rows(backend: str) -> tuple[list[dict], list[dict], list[dict]
     configs[-1]["levels"] = [0.8]
     run = partial(pruning.method_run, dense=dense, data=train, test_data=test, l2=1e-4,
                   frequency=2)
-    return scan, curve, sw.sweep(run, configs, backend=backend)
+    han = partial(pruning.han_run, data=train, test_data=test, base_epochs=(1, 0),
+                  epochs=(1, 0), l2=1e-4, frequency=2)
+    return (scan, curve, sw.sweep(run, configs, backend=backend),
+            sw.sweep(han, [{"seed": 1}, {"seed": 2}], backend=backend))
 
 
 def test_pruning_sweeps_are_identical_on_ray(ray_session):
     serial, on_ray = pruning_sweep_rows("serial"), pruning_sweep_rows("ray")
-    assert [len(rows) for rows in serial] == [4, 2, 3]
+    assert [len(rows) for rows in serial] == [4, 2, 3, 2]
     assert on_ray == serial
